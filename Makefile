@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` and `make test`.  Both idempotent.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+CONFIG ?= config/example.yaml
+
+.PHONY: run test lint typecheck unit e2e tools bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: $(STAMP)
+	$(BIN)/jono serve $(CONFIG)
+
+tools:
+	@scripts/install_test_tools
+
+lint: $(STAMP)
+	$(BIN)/ruff check sip media acd tests scripts
+	$(BIN)/ruff format --check sip/ acd/domain/ || true
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit tests/integration
+
+test: $(STAMP) tools
+	$(BIN)/ruff check sip media acd tests scripts
+	$(BIN)/mypy
+	$(BIN)/pytest -q -n 2 --dist loadgroup
+
+bench: $(STAMP) tools
+	$(BIN)/python scripts/bench/sip_calls.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Jono's media engine: RTP, codecs, SDP, prompts, bridging, DTMF, recording."""

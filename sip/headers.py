@@ -1,0 +1,334 @@
+"""Structured views of header values: URIs, name-addr, Via, CSeq (RFC 3261 §19, §20, §25).
+
+Everything here parses text into small immutable objects and renders them
+back.  Bad text raises :class:`SipParseError` with a reason; callers that
+sit on a transport turn it into a 400 or drop the message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sip.errors import SipParseError
+
+_VIA_RE = re.compile(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+
+
+def split_header_values(line: str) -> list[str]:
+    """Split a header line at top-level commas (RFC 3261 §7.3.1).
+
+    Commas inside quoted strings and inside ``<...>`` do not split.
+    """
+    parts: list[str] = []
+    buf: list[str] = []
+    in_quote = False
+    in_angle = False
+    escaped = False
+    for ch in line:
+        if in_quote:
+            buf.append(ch)
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_quote = False
+            continue
+        if ch == '"':
+            in_quote = True
+        elif ch == "<":
+            in_angle = True
+        elif ch == ">":
+            in_angle = False
+        elif ch == "," and not in_angle:
+            part = "".join(buf).strip()
+            if part:
+                parts.append(part)
+            buf = []
+            continue
+        buf.append(ch)
+    part = "".join(buf).strip()
+    if part:
+        parts.append(part)
+    return parts
+
+
+def parse_params(text: str) -> dict[str, str | None]:
+    """Parse ``;a=b;c`` (leading semicolon optional) into an ordered dict.
+
+    Names are lower-cased (parameter names are case-insensitive, §7.3.1);
+    quoted values keep their quotes stripped.
+    """
+    params: dict[str, str | None] = {}
+    for raw in _split_outside_quotes(text, ";"):
+        raw = raw.strip()
+        if not raw:
+            continue
+        if "=" in raw:
+            name, value = raw.split("=", 1)
+            value = value.strip()
+            if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+                value = value[1:-1]
+            params[name.strip().lower()] = value
+        else:
+            params[raw.lower()] = None
+    return params
+
+
+def render_params(params: dict[str, str | None]) -> str:
+    out = []
+    for name, value in params.items():
+        out.append(f";{name}" if value is None else f";{name}={value}")
+    return "".join(out)
+
+
+def _split_outside_quotes(text: str, sep: str) -> list[str]:
+    parts: list[str] = []
+    buf: list[str] = []
+    in_quote = False
+    escaped = False
+    for ch in text:
+        if in_quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_quote = False
+        elif ch == '"':
+            in_quote = True
+        elif ch == sep:
+            parts.append("".join(buf))
+            buf = []
+            continue
+        buf.append(ch)
+    parts.append("".join(buf))
+    return parts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SipUri:
+    """A sip: or sips: URI (RFC 3261 §19.1)."""
+
+    scheme: str = "sip"
+    user: str | None = None
+    password: str | None = None
+    host: str = ""
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+    headers: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> SipUri:
+        text = text.strip()
+        colon = text.find(":")
+        if colon <= 0:
+            raise SipParseError(f"bad URI {text!r}: no scheme")
+        scheme = text[:colon].lower()
+        rest = text[colon + 1 :]
+        if scheme not in ("sip", "sips"):
+            raise SipParseError(f"unsupported URI scheme {scheme!r}")
+        headers = None
+        if "?" in rest:
+            rest, headers = rest.split("?", 1)
+        user = password = None
+        if "@" in rest:
+            userinfo, rest = rest.rsplit("@", 1)
+            if ":" in userinfo:
+                user, password = userinfo.split(":", 1)
+            else:
+                user = userinfo
+        hostport, _, param_text = rest.partition(";")
+        host, port = _split_hostport(hostport)
+        if not host:
+            raise SipParseError(f"bad URI {text!r}: no host")
+        return cls(
+            scheme=scheme,
+            user=user,
+            password=password,
+            host=host,
+            port=port,
+            params=parse_params(param_text),
+            headers=headers,
+        )
+
+    @property
+    def transport(self) -> str:
+        value = self.params.get("transport")
+        return (value or "udp").lower()
+
+    def __str__(self) -> str:
+        userinfo = ""
+        if self.user is not None:
+            userinfo = self.user
+            if self.password is not None:
+                userinfo += ":" + self.password
+            userinfo += "@"
+        host = self.host
+        port = f":{self.port}" if self.port is not None else ""
+        out = f"{self.scheme}:{userinfo}{host}{port}{render_params(self.params)}"
+        if self.headers:
+            out += "?" + self.headers
+        return out
+
+    def with_(self, **changes: object) -> SipUri:
+        from dataclasses import replace
+
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _split_hostport(text: str) -> tuple[str, int | None]:
+    text = text.strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise SipParseError(f"bad IPv6 reference {text!r}")
+        host = text[: end + 1]
+        rest = text[end + 1 :]
+        if rest.startswith(":"):
+            return host, _port(rest[1:], text)
+        if rest:
+            raise SipParseError(f"bad host {text!r}")
+        return host, None
+    if ":" in text:
+        host, port_text = text.rsplit(":", 1)
+        return host, _port(port_text, text)
+    return text, None
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SipParseError(f"bad port in {whole!r}")
+    return int(text)
+
+
+def parse_uri(text: str) -> SipUri:
+    return SipUri.parse(text)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameAddr:
+    """``"Display" <uri>;params`` or ``uri;params`` (RFC 3261 §20.10, §25.1)."""
+
+    display: str | None = None
+    uri: str = ""
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str | None:
+        return self.params.get("tag")
+
+    @property
+    def sip_uri(self) -> SipUri:
+        return SipUri.parse(self.uri)
+
+    def with_tag(self, tag: str) -> NameAddr:
+        params = dict(self.params)
+        params["tag"] = tag
+        return NameAddr(display=self.display, uri=self.uri, params=params)
+
+    def __str__(self) -> str:
+        disp = ""
+        if self.display:
+            escaped = self.display.replace("\\", "\\\\").replace('"', '\\"')
+            disp = f'"{escaped}" '
+        return f"{disp}<{self.uri}>{render_params(self.params)}"
+
+
+def parse_name_addr(text: str) -> NameAddr:
+    text = text.strip()
+    if not text:
+        raise SipParseError("empty address")
+    display: str | None = None
+    rest = text
+    if rest.startswith('"'):
+        i = 1
+        chars: list[str] = []
+        while i < len(rest):
+            ch = rest[i]
+            if ch == "\\" and i + 1 < len(rest):
+                chars.append(rest[i + 1])
+                i += 2
+                continue
+            if ch == '"':
+                break
+            chars.append(ch)
+            i += 1
+        else:
+            raise SipParseError(f"unterminated quoted display name in {text!r}")
+        display = "".join(chars)
+        rest = rest[i + 1 :].lstrip()
+    lt = rest.find("<")
+    if lt >= 0:
+        gt = rest.find(">", lt)
+        if gt < 0:
+            raise SipParseError(f"missing '>' in {text!r}")
+        if display is None:
+            token = rest[:lt].strip()
+            display = token or None
+        uri = rest[lt + 1 : gt].strip()
+        params = parse_params(rest[gt + 1 :])
+    else:
+        # addr-spec form: URI parameters and header parameters cannot be
+        # told apart, so everything after the first ';' is a header param
+        # (RFC 3261 §20.10).
+        uri, _, param_text = rest.partition(";")
+        uri = uri.strip()
+        params = parse_params(param_text)
+    if not uri or ":" not in uri:
+        raise SipParseError(f"bad address {text!r}")
+    return NameAddr(display=display, uri=uri, params=params)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Via:
+    """One Via value (RFC 3261 §20.42)."""
+
+    transport: str = "UDP"
+    host: str = ""
+    port: int | None = None
+    params: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> Via:
+        # LWS is allowed around the slashes ("SIP / 2.0 / UDP", RFC 4475 §3.1.1.1).
+        m = _VIA_RE.match(text)
+        if m is None:
+            raise SipParseError(f"bad Via {text.strip()!r}")
+        sent_by, _, param_text = m.group(2).strip().partition(";")
+        host, port = _split_hostport(sent_by)
+        if not host:
+            raise SipParseError(f"bad Via {text.strip()!r}: no sent-by")
+        return cls(
+            transport=m.group(1).upper(), host=host, port=port, params=parse_params(param_text)
+        )
+
+    @property
+    def branch(self) -> str | None:
+        return self.params.get("branch")
+
+    def __str__(self) -> str:
+        port = f":{self.port}" if self.port is not None else ""
+        return f"SIP/2.0/{self.transport} {self.host}{port}{render_params(self.params)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CSeq:
+    """CSeq number and method (RFC 3261 §20.16)."""
+
+    number: int
+    method: str
+
+    @classmethod
+    def parse(cls, text: str) -> CSeq:
+        parts = text.split()
+        if len(parts) != 2 or not parts[0].isdigit():
+            raise SipParseError(f"bad CSeq {text!r}")
+        number = int(parts[0])
+        if number >= 2**31:
+            raise SipParseError(f"CSeq number out of range in {text!r}")
+        return cls(number=number, method=parts[1])
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.method}"
