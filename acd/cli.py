@@ -1,10 +1,75 @@
-"""The ``jono`` command line."""
+"""The ``jono`` command line: ``jono serve CONFIG`` and ``jono check CONFIG``."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 
 
+def _hostport(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jono", description="Jono contact-centre server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server on a dial plan")
+    serve.add_argument("config", help="dial plan YAML file")
+    serve.add_argument("--listen", type=_hostport, help="SIP address HOST:PORT (UDP and TCP)")
+    serve.add_argument("--db", help="store URL (default: sqlite:///var/jono.db)")
+    serve.add_argument("--log-format", choices=("console", "json"), default="console")
+    serve.add_argument("--log-level", default="INFO")
+    check = sub.add_parser("check", help="validate a dial plan and report every error")
+    check.add_argument("config")
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
-    print("jono: not yet", file=sys.stderr)
-    return 1
+    args = _parser().parse_args(argv)
+    if args.command == "check":
+        from acd.config import check_main
+
+        return check_main([args.config])
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from acd import logs
+    from acd.config import ConfigError, load
+    from acd.server import Settings, serve
+
+    logs.configure(args.log_format, args.log_level)
+    try:
+        dialplan = load(args.config)
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    server = dialplan.server
+    host, port = args.listen or _hostport(server.listen)
+    settings = Settings(
+        host=host,
+        port=port,
+        db=args.db or server.db,
+        realm=server.realm,
+        public_host=server.public_host,
+    )
+    run = asyncio.run
+    try:
+        import uvloop
+
+        run = uvloop.run
+    except ImportError:
+        pass
+    try:
+        run(serve(dialplan, settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sip.errors import SipParseError
 
+_DISPLAY_TOKENS_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`'~]+)*")
 _VIA_RE = re.compile(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -20,6 +21,9 @@ def split_header_values(line: str) -> list[str]:
 
     Commas inside quoted strings and inside ``<...>`` do not split.
     """
+    if '"' not in line and "<" not in line:
+        # Fast path: nothing can hide a comma.
+        return [p for p in (part.strip() for part in line.split(",")) if p]
     parts: list[str] = []
     buf: list[str] = []
     in_quote = False
@@ -61,7 +65,8 @@ def parse_params(text: str) -> dict[str, str | None]:
     quoted values keep their quotes stripped.
     """
     params: dict[str, str | None] = {}
-    for raw in _split_outside_quotes(text, ";"):
+    raws = text.split(";") if '"' not in text else _split_outside_quotes(text, ";")
+    for raw in raws:
         raw = raw.strip()
         if not raw:
             continue
@@ -129,16 +134,20 @@ class SipUri:
         rest = text[colon + 1 :]
         if scheme not in ("sip", "sips"):
             raise SipParseError(f"unsupported URI scheme {scheme!r}")
-        headers = None
-        if "?" in rest:
-            rest, headers = rest.split("?", 1)
+        # "?", ";" and "," are legal in the user part (RFC 3261 §25.1
+        # user-unreserved; RFC 4475 §3.1.1.2), never "@": headers and
+        # parameters start after the last "@".
         user = password = None
-        if "@" in rest:
-            userinfo, rest = rest.rsplit("@", 1)
+        at = rest.rfind("@")
+        if at >= 0:
+            userinfo, rest = rest[:at], rest[at + 1 :]
             if ":" in userinfo:
                 user, password = userinfo.split(":", 1)
             else:
                 user = userinfo
+        headers = None
+        if "?" in rest:
+            rest, headers = rest.split("?", 1)
         hostport, _, param_text = rest.partition(";")
         host, port = _split_hostport(hostport)
         if not host:
@@ -198,7 +207,7 @@ def _split_hostport(text: str) -> tuple[str, int | None]:
 
 
 def _port(text: str, whole: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or not 0 < int(text) < 65536:
         raise SipParseError(f"bad port in {whole!r}")
     return int(text)
 
@@ -266,8 +275,17 @@ def parse_name_addr(text: str) -> NameAddr:
             raise SipParseError(f"missing '>' in {text!r}")
         if display is None:
             token = rest[:lt].strip()
+            # RFC 3261 §25.1: display-name = *(token LWS) / quoted-string.
+            if token and not _DISPLAY_TOKENS_RE.fullmatch(token):
+                raise SipParseError(f"unquoted display name {token!r} is not a token list")
             display = token or None
-        uri = rest[lt + 1 : gt].strip()
+        elif rest[:lt].strip():
+            raise SipParseError(f"text between display name and '<' in {text!r}")
+        uri = rest[lt + 1 : gt]
+        # RFC 3261 §25.1: LAQUOT = SWS "<" and RAQUOT = ">" SWS, so no LWS
+        # inside the brackets (RFC 4475 §3.1.2.14).
+        if uri != uri.strip(" \t"):
+            raise SipParseError(f"whitespace inside '<>' in {text!r}")
         params = parse_params(rest[gt + 1 :])
     else:
         # addr-spec form: URI parameters and header parameters cannot be
@@ -275,6 +293,10 @@ def parse_name_addr(text: str) -> NameAddr:
         # (RFC 3261 §20.10).
         uri, _, param_text = rest.partition(";")
         uri = uri.strip()
+        # RFC 3261 §20.10: the name-addr form MUST be used if the addr-spec
+        # contains a comma, semicolon, or question mark (RFC 4475 §3.1.2.13).
+        if "?" in uri or "," in uri:
+            raise SipParseError(f"URI with '?' or ',' must be enclosed in '<>' in {text!r}")
         params = parse_params(param_text)
     if not uri or ":" not in uri:
         raise SipParseError(f"bad address {text!r}")
@@ -323,11 +345,12 @@ class CSeq:
     @classmethod
     def parse(cls, text: str) -> CSeq:
         parts = text.split()
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) != 2 or not (parts[0].isascii() and parts[0].isdigit()):
             raise SipParseError(f"bad CSeq {text!r}")
-        number = int(parts[0])
-        if number >= 2**31:
+        # RFC 3261 §8.1.1.5: the sequence number MUST be less than 2**31.
+        if len(parts[0].lstrip("0")) > 10 or int(parts[0]) >= 2**31:
             raise SipParseError(f"CSeq number out of range in {text!r}")
+        number = int(parts[0])
         return cls(number=number, method=parts[1])
 
     def __str__(self) -> str:

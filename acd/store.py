@@ -1,0 +1,182 @@
+"""The store: SQLAlchemy 2.0 tables for registrations and call records.
+
+SQLite under ``var/`` by default, PostgreSQL in production.  Writes that
+are not needed to answer the current message (call records, binding
+refreshes) go through :class:`BackgroundWriter`, a single thread that owns
+its own sessions, so the event loop never waits for the disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import DateTime, Float, Integer, String, Text, create_engine, delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from sip.registrar import Binding
+from sip.transport import Target
+
+log = logging.getLogger("jono.store")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BindingRow(Base):
+    __tablename__ = "bindings"
+
+    aor: Mapped[str] = mapped_column(String(128), primary_key=True)
+    contact: Mapped[str] = mapped_column(String(512), primary_key=True)
+    expires_at_wall: Mapped[float] = mapped_column(Float)
+    q: Mapped[float] = mapped_column(Float, default=1.0)
+    call_id: Mapped[str] = mapped_column(String(256))
+    cseq: Mapped[int] = mapped_column(Integer)
+    source_transport: Mapped[str] = mapped_column(String(8))
+    source_host: Mapped[str] = mapped_column(String(64))
+    source_port: Mapped[int] = mapped_column(Integer)
+    user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class CallRecord(Base):
+    """A call detail record (S2)."""
+
+    __tablename__ = "cdrs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(256), index=True)
+    caller: Mapped[str] = mapped_column(String(256))
+    callee: Mapped[str] = mapped_column(String(256))
+    source: Mapped[str] = mapped_column(String(64))  # "user:alice" or "trunk:provider"
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(String(32))  # answered, busy, no_answer, ...
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+class BackgroundWriter:
+    """One thread that applies queued unit-of-work functions in order."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.queue: queue.Queue[Callable[[Session], None] | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="jono-store", daemon=True)
+        self.thread.start()
+
+    def submit(self, work: Callable[[Session], None]) -> None:
+        self.queue.put(work)
+
+    def _run(self) -> None:
+        while True:
+            work = self.queue.get()
+            if work is None:
+                return
+            batch = [work]
+            while len(batch) < 200:
+                try:
+                    more = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                with self.sessions.begin() as session:
+                    for item in batch:
+                        item(session)
+            except Exception:
+                log.exception("store write failed")
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=10)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.writer = BackgroundWriter(self.sessions)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.engine.dispose()
+
+    def add_cdr(self, record: CallRecord) -> None:
+        self.writer.submit(lambda s: s.add(record))
+
+    def cdrs(self) -> list[CallRecord]:
+        with self.sessions() as session:
+            return list(session.scalars(select(CallRecord).order_by(CallRecord.id)))
+
+
+class SqlBindingStore:
+    """Registrar bindings kept in the store so they survive a restart.
+
+    The location service works on the monotonic clock; the store keeps wall
+    time, converted with the offset given by ``clock`` at save/load time.
+    """
+
+    def __init__(self, store: Store, monotonic_to_wall: Callable[[], float]) -> None:
+        self.store = store
+        self.offset = monotonic_to_wall
+
+    def save(self, binding: Binding) -> None:
+        source = binding.source if isinstance(binding.source, Target) else Target("udp", "", 0)
+        row = dict(
+            aor=binding.aor, contact=binding.contact,
+            expires_at_wall=binding.expires_at + self.offset(), q=binding.q,
+            call_id=binding.call_id, cseq=binding.cseq,
+            source_transport=source.transport, source_host=source.host, source_port=source.port,
+            user_agent=binding.user_agent,
+        )
+
+        def work(session: Session) -> None:
+            session.merge(BindingRow(**row))
+
+        self.store.writer.submit(work)
+
+    def delete(self, aor: str, contact: str) -> None:
+        def work(session: Session) -> None:
+            session.execute(
+                delete(BindingRow).where(BindingRow.aor == aor, BindingRow.contact == contact)
+            )
+
+        self.store.writer.submit(work)
+
+    def load_all(self) -> Iterable[Binding]:
+        offset = self.offset()
+        with self.store.sessions() as session:
+            rows = list(session.scalars(select(BindingRow)))
+        for row in rows:
+            yield Binding(
+                aor=row.aor, contact=row.contact, expires_at=row.expires_at_wall - offset,
+                q=row.q, call_id=row.call_id, cseq=row.cseq,
+                source=Target(row.source_transport, row.source_host, row.source_port),
+                transport=row.source_transport, user_agent=row.user_agent,
+                received_at=row.expires_at_wall - offset,
+            )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,69 @@
+"""Events a call leg reports to the application (the B2BUA's half-calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ringing:
+    """The far end is alerting (18x); ``sdp`` is an early-media answer, if any."""
+
+    status: int = 180
+    sdp: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answered:
+    sdp: bytes | None
+    target: str = ""  # which fork answered (request URI)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failed:
+    """The call attempt ended without answer: busy, declined, timeout, cancelled."""
+
+    status: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ended:
+    """An established call ended; ``by`` is "remote" or "local"."""
+
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cancelled:
+    """The caller gave up before the incoming leg was answered (CANCEL)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Acked:
+    """The ACK for our 2xx arrived: the incoming leg is confirmed."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReInvite:
+    """The peer sent a re-INVITE (hold/unhold, codec change).
+
+    The application must answer it with ``leg.answer_reinvite(event, ...)``.
+    """
+
+    sdp: bytes | None
+    handle: object
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Info:
+    """An INFO request in the dialog (e.g. application/dtmf-relay)."""
+
+    content_type: str
+    body: bytes
+
+
+LegEvent = Ringing | Answered | Failed | Ended | Cancelled | Acked | ReInvite | Info
+Listener = Callable[[LegEvent], None]
