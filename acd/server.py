@@ -42,15 +42,15 @@ class JonoServer:
         self.store = Store(settings.db)
         self.ua = UserAgent(self, public_host=settings.public_host)
         self.access = Access(settings.realm, dialplan.users, dialplan.trunks)
-        self._wall_offset = lambda: time.time() - self.ua.now()
-        self.location = LocationService(store=SqlBindingStore(self.store, self._wall_offset))
+        # The location service works on wall-clock time: bindings outlive a restart.
+        self.location = LocationService(store=SqlBindingStore(self.store))
         self.router = Router(dialplan, self.location)
         self.bridges: set[Bridge] = set()
         self._expiry_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.ua.start(self.settings.host, self.settings.port)
-        restored = self.location.restore(self.ua.now())
+        restored = self.location.restore(time.time())
         log.info("restored %s registrations", restored)
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
 
@@ -64,7 +64,7 @@ class JonoServer:
         while True:
             await asyncio.sleep(10)
             try:
-                self.location.expire(self.ua.now())
+                self.location.expire(time.time())
             except Exception:
                 log.exception("binding expiry failed")
 
@@ -80,7 +80,7 @@ class JonoServer:
 
     # RFC 3261 §10.3: processing REGISTER requests.
     def _register(self, request: Request, txn: object, source: Target) -> None:
-        now = self.ua.now()
+        now = time.time()
         username = self.access.authenticate(self.ua, request, txn, now)
         if username is None:
             return
@@ -99,7 +99,7 @@ class JonoServer:
         self.ua.send_response(txn, response)
 
     def _invite(self, request: Request, txn: object, source: Target) -> None:
-        now = self.ua.now()
+        now = time.time()
         caller = self.access.identify(self.ua, request, txn, source, now)
         if caller is None:
             return

@@ -133,19 +133,17 @@ class Store:
 class SqlBindingStore:
     """Registrar bindings kept in the store so they survive a restart.
 
-    The location service works on the monotonic clock; the store keeps wall
-    time, converted with the offset given by ``clock`` at save/load time.
+    Times are wall-clock seconds, as the location service keeps them.
     """
 
-    def __init__(self, store: Store, monotonic_to_wall: Callable[[], float]) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.offset = monotonic_to_wall
 
     def save(self, binding: Binding) -> None:
         source = binding.source if isinstance(binding.source, Target) else Target("udp", "", 0)
         row = dict(
             aor=binding.aor, contact=binding.contact,
-            expires_at_wall=binding.expires_at + self.offset(), q=binding.q,
+            expires_at_wall=binding.expires_at, q=binding.q,
             call_id=binding.call_id, cseq=binding.cseq,
             source_transport=source.transport, source_host=source.host, source_port=source.port,
             user_agent=binding.user_agent,
@@ -165,16 +163,15 @@ class SqlBindingStore:
         self.store.writer.submit(work)
 
     def load_all(self) -> Iterable[Binding]:
-        offset = self.offset()
         with self.store.sessions() as session:
             rows = list(session.scalars(select(BindingRow)))
         for row in rows:
             yield Binding(
-                aor=row.aor, contact=row.contact, expires_at=row.expires_at_wall - offset,
+                aor=row.aor, contact=row.contact, expires_at=row.expires_at_wall,
                 q=row.q, call_id=row.call_id, cseq=row.cseq,
                 source=Target(row.source_transport, row.source_host, row.source_port),
                 transport=row.source_transport, user_agent=row.user_agent,
-                received_at=row.expires_at_wall - offset,
+                received_at=row.expires_at_wall,
             )
 
 
