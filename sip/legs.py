@@ -161,7 +161,7 @@ class _DialogLeg:
     def _start_retransmitter(self, response: Response) -> None:
         if self._retransmitter is not None:
             self._retransmitter.stop()
-        timers = self.ua.layer.timers
+        timers = self.ua.layer.config
         self._retransmitter = _Retransmitter(self, response, timers.t1, timers.t2)
 
     def _ack_timeout(self) -> None:
@@ -448,6 +448,18 @@ class OutgoingCall(_DialogLeg):
             h.add("Route", route)
         cancel = Request(method="CANCEL", uri=invite.uri, headers=h)
         self.ua.send_request(cancel, branch.target, lambda r, why: None)
+        # §9.1: "If there is no final response for the original request in
+        # 64*T1 seconds ..., the client SHOULD then consider the original
+        # transaction cancelled and SHOULD destroy the client transaction".
+        asyncio.get_running_loop().call_later(
+            64 * self.ua.layer.config.t1, self._abandon_branch, branch
+        )
+
+    def _abandon_branch(self, branch: _Branch) -> None:
+        if branch.final is None and branch.txn is not None:
+            self.ua.terminate(branch.txn)
+            branch.final = 487
+            self._check_all_failed()
 
     def _on_branch_response(self, branch: _Branch, response: Response | None, why: str) -> None:
         if response is None:

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from sip.errors import SipParseError
 from sip.message import Request, Response
@@ -57,8 +58,8 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.local: tuple[str, int] = ("", 0)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self.transport = transport
+        # uvloop's UDP transport is not an asyncio.DatagramTransport subclass.
+        self.transport = cast(asyncio.DatagramTransport, transport)
         # Stock asyncio reads datagrams with a 256 KiB buffer; SIP needs 64 KiB.
         if hasattr(transport, "max_size"):
             transport.max_size = MAX_DATAGRAM
@@ -104,8 +105,7 @@ class _TcpConnection(asyncio.Protocol):
         self.peer: Target | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Target("tcp", host, port)
         self.owner.connections[self.peer] = self
@@ -204,8 +204,11 @@ class TransportSet:
 
     async def start(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(lambda: self.udp, local_addr=(host, port))
-        self.host, self.port = self.udp.local
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: self.udp, local_addr=(host, port)
+        )
+        sockname = transport.get_extra_info("sockname")
+        self.host, self.port = sockname[0], sockname[1]
         await self.tcp.listen(host, self.port)
 
     def send(self, data: bytes, target: Target) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from sip.dialog import Dialog, new_branch
+from sip.errors import SipError
 from sip.headers import Via
 from sip.message import Request, Response, make_response
 from sip.timers import TimerConfig
@@ -150,6 +151,11 @@ class UserAgent:
             txn, make_response(request, status, reason, to_tag=tag, headers=headers)
         )
 
+    def terminate(self, txn: object) -> None:
+        """Destroy a client transaction that will never see a final response."""
+        self._callbacks.pop(id(txn), None)
+        self._run(self.layer.terminate(txn, self.now()))  # type: ignore[arg-type]
+
     def send_stateless(self, message: Request | Response, target: Target) -> None:
         """Send outside any transaction: ACK for 2xx, 2xx retransmissions (§13)."""
         self.transports.send(message.encode(), target)
@@ -163,11 +169,17 @@ class UserAgent:
     # -- receiving ----------------------------------------------------------
     def _on_message(self, message: Request | Response, source: Target) -> None:
         now = self.now()
-        if isinstance(message, Response):
-            self._run(self.layer.receive_response(message, now))
+        try:
+            if isinstance(message, Response):
+                events = self.layer.receive_response(message, now)
+            else:
+                _stamp_received(message, source)
+                events = self.layer.receive_request(message, source, source.reliable, now)
+        except SipError as err:
+            # A message without a usable Via or CSeq: no transaction can own it.
+            log.info("dropped message from %s: %s", source, err.reason)
             return
-        _stamp_received(message, source)
-        self._run(self.layer.receive_request(message, source, source.reliable, now))
+        self._run(events)
 
     def _run(self, events: list[object]) -> None:
         for event in events:
