@@ -1,0 +1,251 @@
+"""Checks across sections, run once every model is valid on its own.
+
+Each check yields ``Finding(path, message, at_key)``; the loader turns the
+path into file:line:col.  ``at_key`` points at the key rather than its value
+(for a member that is not a user, the member's name is the mistake).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from acd.config.dialplan import Dialplan
+from acd.config.errors import KeyPath
+from acd.config.schedules import parse_hours
+from acd.config.trunks import NumberRules
+from acd.config.types import NAMED_KINDS, Destination, format_hhmm
+from acd.config.users import REGISTERING_KINDS
+
+# Finds a prompt file written at a key path: the resolved path, or None if missing.
+Locator = Callable[[KeyPath, str], Path | None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    path: KeyPath
+    message: str
+    at_key: bool = False
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def unknown(kind: str, name: str, choices: Iterable[str]) -> str:
+    return f"unknown {kind} '{name}'{did_you_mean(name, choices)}"
+
+
+def walk_destinations(value: object, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Destination]]:
+    """Every Destination in the model tree, with its key path."""
+    if isinstance(value, Destination):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from walk_destinations(getattr(value, name), (*path, name))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from walk_destinations(item, (*path, key))
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            yield from walk_destinations(item, (*path, index))
+
+
+class Names:
+    """Names defined per section, counting entries dropped for schema errors.
+
+    When some entries failed validation the loader drops them and checks the
+    rest; references to a dropped entry are not reported as unknown.
+    """
+
+    def __init__(self, plan: Dialplan, dropped: Mapping[str, set[str]]) -> None:
+        self.plan = plan
+        self.dropped = dropped
+
+    def __call__(self, section: str) -> set[str]:
+        dropped = self.dropped.get(section, set())
+        if "*" in dropped:
+            return _Everything()
+        return set(getattr(self.plan, section)) | dropped
+
+
+class _Everything(set[str]):
+    """A section dropped whole: any name may have been in it."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def check(
+    plan: Dialplan, locate: Locator, dropped: Mapping[str, set[str]] | None = None
+) -> list[Finding]:
+    names = Names(plan, dropped or {})
+    return [
+        *_destinations(plan, names),
+        *_numbers_and_extensions(plan),
+        *_users(plan, names),
+        *_queues(plan, names),
+        *_schedules(plan),
+        *_prompts(plan, locate, names),
+    ]
+
+
+def _destinations(plan: Dialplan, names: Names) -> Iterator[Finding]:
+    sections = {"voicemail": "users", "callback": "queues"}
+    outbound = bool(names.dropped.get("trunks")) or any(
+        trunk.outbound for trunk in plan.trunks.values()
+    )
+    for path, dest in walk_destinations(plan):
+        target = dest.target or ""
+        section = sections.get(dest.kind, dest.kind + "s")
+        if dest.kind in NAMED_KINDS and target not in names(section):
+            yield Finding(path=path, message=unknown(section[:-1], target, names(section)))
+        elif dest.kind == "callback" and target in plan.queues:
+            if plan.queues[target].callback is None:
+                yield Finding(path=path, message=f"queue '{target}' has no callback settings")
+        elif dest.kind == "voicemail" and target in plan.users:
+            if not plan.users[target].voicemail:
+                message = f"user '{target}' has no voicemail (set voicemail: true)"
+                yield Finding(path=path, message=message)
+        elif dest.kind == "number" and not outbound:
+            yield Finding(path=path, message=f"no trunk has 'outbound' to call {dest}")
+
+
+def _numbers_and_extensions(plan: Dialplan) -> Iterator[Finding]:
+    rules = [trunk.normalise for trunk in plan.trunks.values()] or [NumberRules()]
+    for rule in rules:
+        seen: dict[str, str] = {}
+        for key in plan.numbers:
+            normal = rule.normalise(key)
+            if normal in seen:
+                message = f"'{key}' is the same number as '{seen[normal]}' ({normal})"
+                yield Finding(path=("numbers", key), message=message, at_key=True)
+            else:
+                seen[normal] = key
+    owners: dict[str, str] = {}
+    for name, user in plan.users.items():
+        path = ("users", name, "extension")
+        if user.extension in owners:
+            other = owners[user.extension]
+            yield Finding(
+                path=path, message=f"extension '{user.extension}' is already used by user '{other}'"
+            )
+        else:
+            owners[user.extension] = name
+        if user.extension in plan.numbers:
+            message = f"extension '{user.extension}' clashes with number '{user.extension}'"
+            yield Finding(path=path, message=message)
+    for code, dialled in plan.feature_codes.model_dump().items():
+        if dialled in owners:
+            message = f"'{dialled}' is also the extension of user '{owners[dialled]}'"
+            yield Finding(path=("feature_codes", code), message=message)
+
+
+def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
+    for name, user in plan.users.items():
+        path: KeyPath = ("users", name)
+        if user.password is not None and user.password_ha1 is not None:
+            yield Finding(path=path, message="give password or password_ha1, not both")
+        registering = [d.kind for d in user.devices if d.kind in REGISTERING_KINDS]
+        if registering and user.password is None and user.password_ha1 is None:
+            message = f"a {registering[0]} device needs a password or password_ha1"
+            yield Finding(path=path, message=message)
+        if user.no_answer_message is not None and user.forward_no_answer is not None:
+            message = "give no_answer_message or forward_no_answer, not both"
+            yield Finding(path=path, message=message)
+        for index, device in enumerate(user.devices):
+            dpath: KeyPath = (*path, "devices", index)
+            if device.kind == "static" and device.contact is None:
+                yield Finding(path=dpath, message="a static device needs 'contact' (a sip: URI)")
+            if device.kind == "mobile" and (device.number is None or device.trunk is None):
+                yield Finding(path=dpath, message="a mobile device needs 'number' and 'trunk'")
+            if device.trunk is not None and device.trunk not in names("trunks"):
+                message = unknown("trunk", device.trunk, names("trunks"))
+                yield Finding(path=(*dpath, "trunk"), message=message)
+
+
+def _queues(plan: Dialplan, names: Names) -> Iterator[Finding]:
+    for name, queue in plan.queues.items():
+        path: KeyPath = ("queues", name)
+        for member in queue.members:
+            if member not in names("users"):
+                message = unknown("user", member, names("users"))
+                yield Finding(path=(*path, "members", member), message=message, at_key=True)
+        if queue.exit_key is not None and queue.exit_destination is None:
+            yield Finding(path=(*path, "exit_key"), message="exit_key needs exit_destination")
+        if queue.schedule is not None and queue.schedule not in names("schedules"):
+            message = unknown("schedule", queue.schedule, names("schedules"))
+            yield Finding(path=(*path, "schedule"), message=message)
+
+
+def _overlaps(ranges: list[tuple[int, int, str]]) -> Iterator[tuple[str, str]]:
+    """Pairs (later range, earlier range) that overlap; ``ranges`` sorted by start."""
+    for (s1, e1, key1), (s2, e2, key2) in zip(ranges, ranges[1:], strict=False):
+        if s2 < e1:
+            later = f"{format_hhmm(s2)}-{format_hhmm(e2)}"
+            earlier = f"{format_hhmm(s1)}-{format_hhmm(e1)}"
+            source = f" from '{key1}'" if key1 != key2 else ""
+            yield key2, f"{later} overlaps {earlier}{source}"
+
+
+def _schedules(plan: Dialplan) -> Iterator[Finding]:
+    days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    for name, schedule in plan.schedules.items():
+        path: KeyPath = ("schedules", name)
+        reported: set[str] = set()
+        for day, ranges in schedule.weekly().items():
+            for key, text in _overlaps(ranges):
+                if key not in reported:
+                    reported.add(key)
+                    message = f"{days[day]} {text}"
+                    yield Finding(path=(*path, "hours", key), message=message, at_key=True)
+        for date, hours in schedule.exceptions.items():
+            ranges = sorted((s, e, date) for s, e in parse_hours(hours))
+            for key, text in _overlaps(ranges):
+                yield Finding(path=(*path, "exceptions", key), message=text)
+                break
+
+
+def prompt_fields(plan: Dialplan) -> Iterator[tuple[KeyPath, str]]:
+    """Every field that names an announcement or an audio file."""
+    for name, menu in plan.menus.items():
+        yield ("menus", name, "prompt"), menu.prompt
+        for field in ("invalid_prompt", "timeout_prompt"):
+            value = getattr(menu, field)
+            if value is not None:
+                yield ("menus", name, field), value
+        if menu.collect is not None and menu.collect.prompt is not None:
+            yield ("menus", name, "collect", "prompt"), menu.collect.prompt
+    for name, queue in plan.queues.items():
+        if queue.entry_announcement is not None:
+            yield ("queues", name, "entry_announcement"), queue.entry_announcement
+        if isinstance(queue.whisper, str):
+            yield ("queues", name, "whisper"), queue.whisper
+        if queue.callback is not None:
+            for field in ("offer_announcement", "agent_announcement"):
+                value = getattr(queue.callback, field)
+                if value is not None:
+                    yield ("queues", name, "callback", field), value
+    for name, user in plan.users.items():
+        if user.no_answer_message is not None:
+            yield ("users", name, "no_answer_message"), user.no_answer_message
+
+
+def _prompts(plan: Dialplan, locate: Locator, names: Names) -> Iterator[Finding]:
+    for name, announcement in plan.announcements.items():
+        path: KeyPath = ("announcements", name)
+        if announcement.file is None and announcement.text is None:
+            yield Finding(path=path, message="an announcement needs 'file' or 'text'")
+        elif announcement.file is not None and locate((*path, "file"), announcement.file) is None:
+            yield Finding(path=(*path, "file"), message=f"file '{announcement.file}' not found")
+    for path, prompt in prompt_fields(plan):
+        if prompt in names("announcements") or locate(path, prompt) is not None:
+            continue
+        hint = did_you_mean(prompt, names("announcements"))
+        message = f"'{prompt}' is neither an announcement nor an existing file{hint}"
+        yield Finding(path=path, message=message)

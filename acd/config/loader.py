@@ -1,0 +1,263 @@
+"""Read a dial plan: YAML files with includes and ${VAR}s -> a validated ``Dialplan``.
+
+Every problem found on the way (YAML syntax, duplicate keys, missing
+variables, schema errors, cross-references) becomes a ``ConfigIssue`` with
+file:line:col, and all of them are raised together in one ``ConfigError``.
+Cross-references are checked once the schema is valid.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from acd.config import crossref
+from acd.config.dialplan import Dialplan
+from acd.config.errors import ConfigError, ConfigIssue, KeyPath, format_path
+from acd.config.messages import message_for, show
+from acd.config.yamlpos import Mark, Positions, read_yaml
+
+INCLUDE = "include"
+
+
+class _Reader:
+    """Reads the main file and its includes into one raw mapping."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.positions = Positions()
+        self.issues: list[ConfigIssue] = []
+        self.dirs: dict[str, Path] = {}  # displayed file name -> its directory
+        self.reading: set[Path] = set()
+
+    def issue(self, mark: Mark | None, path: KeyPath, message: str, file: str = "") -> None:
+        self.issues.append(
+            ConfigIssue(
+                file=mark.file if mark else file,
+                line=mark.line if mark else 0,
+                column=mark.column if mark else 0,
+                path=format_path(path),
+                message=message,
+            )
+        )
+
+    def read(self, path: Path, display: str) -> tuple[dict[str, Any], Positions]:
+        """One file and, recursively, what it includes: (data, positions)."""
+        self.dirs[display] = path.parent
+        data, positions, issues = read_yaml(path, display=display, env=self.env)
+        self.issues.extend(issues)
+        if data is None:
+            return {}, positions
+        if not isinstance(data, dict):
+            self.issue(positions.find(()), (), "the file must be a mapping of sections")
+            return {}, positions
+        includes = data.pop(INCLUDE, None)
+        if includes is None:
+            return data, positions
+        if isinstance(includes, str):
+            includes = [includes]
+        if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+            self.issue(positions.find((INCLUDE,)), (INCLUDE,), "must be a list of file patterns")
+            return data, positions
+        self.reading.add(path.resolve())
+        for index, pattern in enumerate(includes):
+            mark = positions.find((INCLUDE, index))
+            for match in self._expand(path.parent, pattern, mark, index):
+                if match.resolve() in self.reading:
+                    self.issue(mark, (INCLUDE, index), f"'{pattern}' includes itself")
+                    continue
+                sub_display = (
+                    str(Path(display).parent / match.relative_to(path.parent))
+                    if match.is_relative_to(path.parent)
+                    else str(match)
+                )
+                sub_data, sub_positions = self.read(match, sub_display)
+                self._merge(data, positions, sub_data, sub_positions)
+        self.reading.discard(path.resolve())
+        return data, positions
+
+    def _expand(self, base: Path, pattern: str, mark: Mark | None, index: int) -> list[Path]:
+        full = pattern if os.path.isabs(pattern) else str(base / pattern)
+        matches = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
+        if not matches:
+            self.issue(mark, (INCLUDE, index), f"'{pattern}' matches no file")
+        return matches
+
+    def _merge(
+        self,
+        data: dict[str, Any],
+        positions: Positions,
+        sub: dict[str, Any],
+        sub_positions: Positions,
+    ) -> None:
+        """Merge an included file's sections into ``data``, one level down."""
+        taken: list[KeyPath] = []
+        for section, body in sub.items():
+            if section not in data:
+                data[section] = body
+                taken.append((section,))
+                continue
+            if not (isinstance(data[section], dict) and isinstance(body, dict)):
+                self._duplicate(positions, sub_positions, (section,))
+                continue
+            for key, value in body.items():
+                if key in data[section]:
+                    self._duplicate(positions, sub_positions, (section, key))
+                else:
+                    data[section][key] = value
+                    taken.append((section, key))
+        for table, sub_table in (
+            (positions.keys, sub_positions.keys),
+            (positions.values, sub_positions.values),
+            (positions.secret, sub_positions.secret),
+        ):
+            for path, mark in sub_table.items():
+                if any(path[: len(prefix)] == prefix for prefix in taken):
+                    table[path] = mark  # type: ignore[assignment]
+
+    def _duplicate(self, positions: Positions, sub_positions: Positions, path: KeyPath) -> None:
+        first = positions.find(path, prefer_key=True)
+        where = f" (first at {first.file}:{first.line}:{first.column})" if first else ""
+        name = path[-1]
+        self.issue(
+            sub_positions.find(path, prefer_key=True), path, f"duplicate key '{name}'{where}"
+        )
+
+
+def _data_path(data: Any, loc: tuple[int | str, ...]) -> tuple[KeyPath, tuple[int | str, ...]]:
+    """Split a pydantic error location into (path in the data, the rest)."""
+    consumed: list[int | str] = []
+    current = data
+    for index, item in enumerate(loc):
+        in_dict = isinstance(current, dict) and item in current
+        in_list = isinstance(current, list) and isinstance(item, int) and 0 <= item < len(current)
+        if in_dict or in_list:
+            current = current[item]
+        else:
+            return tuple(consumed), loc[index:]
+        consumed.append(item)
+    return tuple(consumed), ()
+
+
+def _schema_issues(
+    reader: _Reader, data: dict[str, Any], exc: ValidationError, root: type[BaseModel]
+) -> None:
+    grouped: dict[KeyPath, list[str]] = {}
+    marks: dict[KeyPath, Mark | None] = {}
+    for error in exc.errors():
+        path, rest = _data_path(data, tuple(error["loc"]))
+        kind = error["type"]
+        if kind == "missing" and rest:
+            path = (*path, rest[0])
+            mark = reader.positions.find(path[:-1], prefer_key=True)
+        else:
+            at_key = kind == "extra_forbidden" or "[key]" in rest
+            mark = reader.positions.find(path, prefer_key=at_key)
+        secret = reader.positions.secret.get(path)
+        value = repr(secret) if secret is not None else show(error.get("input"))
+        message = message_for(error, root, path, value)
+        if message not in grouped.setdefault(path, []):
+            grouped[path].append(message)
+        marks.setdefault(path, mark)
+    for path, messages in grouped.items():
+        reader.issue(marks[path], path, "; ".join(messages))
+
+
+def _without_invalid(
+    data: dict[str, Any], exc: ValidationError
+) -> tuple[Dialplan, dict[str, set[str]]] | None:
+    """The plan minus the entries that failed validation, to cross-check the rest."""
+    trimmed = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    dropped: dict[str, set[str]] = {}
+    for _ in range(3):
+        for error in exc.errors():
+            loc = error["loc"]
+            section = str(loc[0]) if loc else ""
+            body = trimmed.get(section)
+            named = section not in ("server", "feature_codes") and isinstance(body, dict)
+            if named and len(loc) > 1 and isinstance(body, dict) and loc[1] in body:
+                del body[loc[1]]
+                dropped.setdefault(section, set()).add(str(loc[1]))
+            else:
+                trimmed.pop(section, None)
+                dropped[section] = {"*"}
+        try:
+            return Dialplan.model_validate(trimmed), dropped
+        except ValidationError as again:
+            exc = again
+    return None
+
+
+def _locator(reader: _Reader, data: dict[str, Any]) -> crossref.Locator:
+    server = data.get("server")
+    prompts_dir = server.get("prompts_dir") if isinstance(server, dict) else None
+
+    def locate(path: KeyPath, name: str) -> Path | None:
+        mark = reader.positions.find(path)
+        base = reader.dirs.get(mark.file, Path(".")) if mark else Path(".")
+        candidates = [base / name]
+        if isinstance(prompts_dir, str):
+            main_dir = next(iter(reader.dirs.values()), Path("."))
+            candidates.append(main_dir / prompts_dir / name)
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate.resolve()
+        return None
+
+    return locate
+
+
+def _replace(value: Any, path: KeyPath, new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, BaseModel):
+        return value.model_copy(update={str(head): _replace(getattr(value, str(head)), rest, new)})
+    if isinstance(value, dict):
+        return {**value, head: _replace(value[head], rest, new)}
+    raise TypeError(f"cannot replace {format_path(path)}")
+
+
+def _resolve_files(plan: Dialplan, locate: crossref.Locator) -> Dialplan:
+    """Announcement files and file prompts become absolute paths."""
+    for name, announcement in plan.announcements.items():
+        if announcement.file is not None:
+            found = locate(("announcements", name, "file"), announcement.file)
+            if found is not None:
+                plan = _replace(plan, ("announcements", name, "file"), str(found))
+    for path, prompt in crossref.prompt_fields(plan):
+        if prompt not in plan.announcements:
+            found = locate(path, prompt)
+            if found is not None:
+                plan = _replace(plan, path, str(found))
+    return plan
+
+
+def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Dialplan:
+    """Read, validate and cross-check a dial plan; raise ``ConfigError`` listing every issue."""
+    reader = _Reader(os.environ if env is None else env)
+    data, positions = reader.read(Path(path), str(path))
+    reader.positions.update(positions)
+    if reader.issues:
+        raise ConfigError(reader.issues)
+    try:
+        plan = Dialplan.model_validate(data)
+        dropped: dict[str, set[str]] = {}
+    except ValidationError as exc:
+        _schema_issues(reader, data, exc, Dialplan)
+        partial = _without_invalid(data, exc)
+        if partial is None:
+            raise ConfigError(reader.issues) from None
+        plan, dropped = partial
+    locate = _locator(reader, data)
+    for finding in crossref.check(plan, locate, dropped):
+        mark = reader.positions.find(finding.path, prefer_key=finding.at_key)
+        reader.issue(mark, finding.path, finding.message)
+    if reader.issues:
+        raise ConfigError(reader.issues)
+    return _resolve_files(plan, locate)

@@ -1,0 +1,73 @@
+"""``users:`` - people with an extension and one or more devices (D7, P1, P4)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from acd.config.base import Model
+from acd.config.types import Destination, Digits, MediaMode
+
+DeviceKind = Literal["phone", "softphone", "browser", "mobile", "static"]
+DEVICE_KINDS: tuple[DeviceKind, ...] = ("phone", "softphone", "browser", "mobile", "static")
+# Kinds that register with a password (the others are reached by address or trunk).
+REGISTERING_KINDS: tuple[DeviceKind, ...] = ("phone", "softphone", "browser")
+
+# RFC 7616 section 3.4.2 (RFC 8760): HA1 = H(username ":" realm ":" password),
+# 32 hex digits for MD5, 64 for SHA-256.
+_HA1_LENGTHS = {"MD5": 32, "SHA-256": 64}
+
+
+def _sip_uri(value: str) -> str:
+    if not re.match(r"^sips?:[^\s]+$", value):
+        raise ValueError(f"'{value}' is not a sip: or sips: URI")
+    return value
+
+
+SipUri = Annotated[str, AfterValidator(_sip_uri)]
+
+
+class Device(Model):
+    """One way to reach a user; ``phone``, ``softphone`` and ``browser`` register."""
+
+    kind: DeviceKind
+    contact: SipUri | None = Field(default=None, description="fixed address; required for static")
+    number: str | None = Field(default=None, description="number to call; required for mobile")
+    media: MediaMode | None = Field(default=None, description="overrides the user's media")
+    trunk: str | None = Field(
+        default=None, description="trunk to call through; required for mobile"
+    )
+
+
+class User(Model):
+    extension: Digits
+    password: str | None = None
+    password_ha1: dict[str, str] | None = Field(
+        default=None, description='instead of password: {"MD5": hex, "SHA-256": hex}'
+    )
+    display_name: str | None = None
+    devices: tuple[Device, ...] = (Device(kind="phone"),)
+    languages: tuple[str, ...] = ()
+    forward_no_answer: Destination | None = None
+    forward_busy: Destination | None = None
+    voicemail: bool = False
+    no_answer_message: str | None = Field(
+        default=None, description="announcement played on no answer"
+    )
+    no_answer_timeout: int = Field(default=20, ge=1)
+    media: MediaMode | None = None
+
+    @field_validator("password_ha1")
+    @classmethod
+    def _check_ha1(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return value
+        for algorithm, digest in value.items():
+            if algorithm not in _HA1_LENGTHS:
+                raise ValueError(f"'{algorithm}' is not a digest algorithm: use MD5 or SHA-256")
+            length = _HA1_LENGTHS[algorithm]
+            if not re.fullmatch(f"[0-9a-fA-F]{{{length}}}", digest):
+                raise ValueError(f"the {algorithm} HA1 must be {length} hex digits")
+        return value
