@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 
 from sip.errors import SipParseError
 
-_DISPLAY_TOKENS_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+(?:[ \t]+[A-Za-z0-9\-.!%*_+`'~]+)*")
+# Unquoted display names: RFC 3261 allows only tokens; we also take the
+# non-token characters phones send in practice (UTF-8 letters, "@", "(")
+# but never one that changes how the field splits (RFC 4475 §3.1.2.15).
+_DISPLAY_WORDS_RE = re.compile(r'[^\x00-\x20\x7f,;"<>\\]+(?:[ \t]+[^\x00-\x20\x7f,;"<>\\]+)*')
+# One comma-separated value: quoted strings and <...> may hold commas.
+_COMMA_VALUE_RE = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|<[^>]*>?|[^,"<]+)+', re.DOTALL)
+# One semicolon-separated piece: quoted strings may hold semicolons.
+_SEMI_VALUE_RE = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|[^;"]+)+', re.DOTALL)
+# RFC 3261 §25.1: quoted-string = SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
+_QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 _VIA_RE = re.compile(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
 
 
@@ -24,38 +34,7 @@ def split_header_values(line: str) -> list[str]:
     if '"' not in line and "<" not in line:
         # Fast path: nothing can hide a comma.
         return [p for p in (part.strip() for part in line.split(",")) if p]
-    parts: list[str] = []
-    buf: list[str] = []
-    in_quote = False
-    in_angle = False
-    escaped = False
-    for ch in line:
-        if in_quote:
-            buf.append(ch)
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_quote = False
-            continue
-        if ch == '"':
-            in_quote = True
-        elif ch == "<":
-            in_angle = True
-        elif ch == ">":
-            in_angle = False
-        elif ch == "," and not in_angle:
-            part = "".join(buf).strip()
-            if part:
-                parts.append(part)
-            buf = []
-            continue
-        buf.append(ch)
-    part = "".join(buf).strip()
-    if part:
-        parts.append(part)
-    return parts
+    return [p for p in (m.group().strip() for m in _COMMA_VALUE_RE.finditer(line)) if p]
 
 
 def parse_params(text: str) -> dict[str, str | None]:
@@ -65,7 +44,7 @@ def parse_params(text: str) -> dict[str, str | None]:
     quoted values keep their quotes stripped.
     """
     params: dict[str, str | None] = {}
-    raws = text.split(";") if '"' not in text else _split_outside_quotes(text, ";")
+    raws = text.split(";") if '"' not in text else _split_semicolons(text)
     for raw in raws:
         raw = raw.strip()
         if not raw:
@@ -88,28 +67,9 @@ def render_params(params: dict[str, str | None]) -> str:
     return "".join(out)
 
 
-def _split_outside_quotes(text: str, sep: str) -> list[str]:
-    parts: list[str] = []
-    buf: list[str] = []
-    in_quote = False
-    escaped = False
-    for ch in text:
-        if in_quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_quote = False
-        elif ch == '"':
-            in_quote = True
-        elif ch == sep:
-            parts.append("".join(buf))
-            buf = []
-            continue
-        buf.append(ch)
-    parts.append("".join(buf))
-    return parts
+def _split_semicolons(text: str) -> list[str]:
+    """Split at semicolons outside quoted strings; empty parts are dropped."""
+    return [m.group() for m in _SEMI_VALUE_RE.finditer(text)]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,22 +212,14 @@ def parse_name_addr(text: str) -> NameAddr:
     display: str | None = None
     rest = text
     if rest.startswith('"'):
-        i = 1
-        chars: list[str] = []
-        while i < len(rest):
-            ch = rest[i]
-            if ch == "\\" and i + 1 < len(rest):
-                chars.append(rest[i + 1])
-                i += 2
-                continue
-            if ch == '"':
-                break
-            chars.append(ch)
-            i += 1
-        else:
+        quoted = _QUOTED_RE.match(rest)
+        if quoted is None:
             raise SipParseError(f"unterminated quoted display name in {text!r}")
-        display = "".join(chars)
-        rest = rest[i + 1 :].lstrip()
+        display = quoted.group(1)
+        # RFC 3261 §25.1: quoted-pair = "\\" (%x00-09 / %x0B-0C / %x0E-7F)
+        if "\\" in display:
+            display = _QUOTED_PAIR_RE.sub(r"\1", display)
+        rest = rest[quoted.end() :].lstrip()
     lt = rest.find("<")
     if lt >= 0:
         gt = rest.find(">", lt)
@@ -276,8 +228,8 @@ def parse_name_addr(text: str) -> NameAddr:
         if display is None:
             token = rest[:lt].strip()
             # RFC 3261 §25.1: display-name = *(token LWS) / quoted-string.
-            if token and not _DISPLAY_TOKENS_RE.fullmatch(token):
-                raise SipParseError(f"unquoted display name {token!r} is not a token list")
+            if token and not _DISPLAY_WORDS_RE.fullmatch(token):
+                raise SipParseError(f"unquoted display name {token!r} needs quotes")
             display = token or None
         elif rest[:lt].strip():
             raise SipParseError(f"text between display name and '<' in {text!r}")

@@ -92,6 +92,13 @@ class Headers:
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in items]
 
+    @classmethod
+    def from_canonical(cls, items: list[tuple[str, str]]) -> Headers:
+        """Wrap ``items`` whose names are already canonical (the parser's fast path)."""
+        new = cls()
+        new._items = items
+        return new
+
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)
 
