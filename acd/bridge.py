@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sip.leg_events import (
     Acked,
@@ -38,6 +39,7 @@ class Bridge:
         self.outbound = outbound
         self.on_done = on_done
         self.answered = False
+        self.answered_at: datetime | None = None
         self.done = False
         inbound.listener = self._from_inbound
         outbound.listener = self._from_outbound
@@ -75,6 +77,7 @@ class Bridge:
             self.inbound.ring(event.sdp)
         elif isinstance(event, Answered):
             self.answered = True
+            self.answered_at = datetime.now(UTC)
             self.inbound.answer(event.sdp)
         elif isinstance(event, Failed):
             status = event.status if event.status >= 400 else 480

@@ -13,7 +13,7 @@ from typing import Any
 from acd.access import Access
 from acd.bridge import Bridge, give_up
 from acd.routing import Router
-from acd.store import CallRecord, SqlBindingStore, Store, utcnow
+from acd.store import SqlBindingStore, Store, utcnow
 from sip.dialog import new_tag
 from sip.legs import IncomingCall, OutgoingCall
 from sip.message import Request
@@ -129,12 +129,9 @@ class JonoServer:
             if timer is not None:
                 timer.cancel()
             self.store.add_cdr(
-                CallRecord(
-                    call_id=request.call_id, caller=route.from_uri, callee=route.to_uri,
-                    source=caller_id, started_at=started,
-                    answered_at=started if bridge.answered else None, ended_at=utcnow(),
-                    status=status, disposition=disposition, ended_by=ended_by,
-                )
+                call_id=request.call_id, caller=route.from_uri, callee=route.to_uri,
+                source=caller_id, started_at=started, answered_at=bridge.answered_at,
+                ended_at=utcnow(), status=status, disposition=disposition, ended_by=ended_by,
             )
 
         bridge = Bridge(incoming, outgoing, done)
@@ -145,12 +142,11 @@ class JonoServer:
         bridge.start()
 
     def _record(self, request: Request, source: str, status: int, disposition: str) -> None:
+        now = utcnow()
         self.store.add_cdr(
-            CallRecord(
-                call_id=request.call_id, caller=request.headers.get("From") or "",
-                callee=request.uri, source=source, started_at=utcnow(), ended_at=utcnow(),
-                status=status, disposition=disposition,
-            )
+            call_id=request.call_id, caller=request.headers.get("From") or "",
+            callee=request.uri, source=source, started_at=now, ended_at=now,
+            status=status, disposition=disposition,
         )
 
 

@@ -13,8 +13,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
-from sip.dialog import Dialog, DialogState, new_branch, new_call_id, new_tag
+from sip.dialog import Dialog, DialogState, new_call_id, new_tag
 from sip.headers import NameAddr
 from sip.leg_events import (
     Acked,
@@ -29,6 +30,7 @@ from sip.leg_events import (
     Ringing,
 )
 from sip.message import Headers, Request, Response, make_response
+from sip.transaction.base import ServerTransaction
 from sip.transport import Target
 from sip.ua import ALLOW_HEADER, UserAgent
 
@@ -145,8 +147,8 @@ class _DialogLeg:
 
     def answer_reinvite(self, event: ReInvite, status: int, sdp: bytes | None = None) -> None:
         """Answer a :class:`ReInvite` (2xx with our SDP, or an error)."""
-        request, txn = event.handle  # type: ignore[misc]
-        assert isinstance(request, Request) and self.dialog is not None
+        request, txn = cast(tuple[Request, ServerTransaction], event.handle)
+        assert self.dialog is not None
         self._reinvite_pending = False
         headers: list[tuple[str, str]] = [("Contact", self._contact())]
         if sdp:
@@ -548,10 +550,10 @@ class OutgoingCall(_DialogLeg):
 
     def on_stray_response(self, response: Response) -> None:
         """A retransmitted 2xx after the INVITE transaction ended: re-ACK (§13.2.2.4)."""
+        tag = response.to.tag or ""
         for branch in self.branches:
-            if branch.dialog is not None and branch.ack is not None:
-                if branch.dialog.remote_tag == (response.to.tag or ""):
-                    self.ua.send_stateless(branch.ack, branch.target)
+            if branch.dialog is not None and branch.ack is not None and branch.dialog.remote_tag == tag:
+                self.ua.send_stateless(branch.ack, branch.target)
 
     def _check_all_failed(self) -> None:
         if self.answered or self.failed:

@@ -175,7 +175,7 @@ class TcpTransport:
                 loop.create_connection(lambda: _TcpConnection(self), target.host, target.port),
                 timeout=5.0,
             )
-        except (OSError, asyncio.TimeoutError) as err:
+        except (TimeoutError, OSError) as err:
             log.info("tcp connect to %s failed: %s", target, err)
             self._pending.pop(target, None)
             return

@@ -20,15 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
 
 from sip.dialog import Dialog, new_branch
 from sip.errors import SipError
 from sip.headers import Via
 from sip.message import Request, Response, make_response
 from sip.timers import TimerConfig
+from sip.transaction.base import ServerTransaction
 from sip.transaction.layer import (
+    LayerEvent,
     RequestReceived,
     ResponseReceived,
     SendMessage,
@@ -135,7 +137,7 @@ class UserAgent:
     def send_response(self, txn: object, response: Response) -> None:
         if "Server" not in response.headers:
             response.headers.add("Server", self.user_agent)
-        self._run(self.layer.send_response(txn, response, self.now()))
+        self._run(self.layer.send_response(cast(ServerTransaction, txn), response, self.now()))
 
     def respond(
         self,
@@ -181,7 +183,7 @@ class UserAgent:
             return
         self._run(events)
 
-    def _run(self, events: list[object]) -> None:
+    def _run(self, events: Sequence[LayerEvent]) -> None:
         for event in events:
             try:
                 self._perform(event)
@@ -189,11 +191,11 @@ class UserAgent:
                 log.exception("error performing %r", type(event).__name__)
         self._schedule()
 
-    def _perform(self, event: object) -> None:
+    def _perform(self, event: LayerEvent) -> None:
         if isinstance(event, SendMessage):
-            self.transports.send(event.message.encode(), event.target)
+            self.transports.send(event.message.encode(), cast(Target, event.target))
         elif isinstance(event, RequestReceived):
-            self._dispatch_request(event.request, event.transaction, event.source)
+            self._dispatch_request(event.request, event.transaction, cast(Target, event.source))
         elif isinstance(event, ResponseReceived):
             callback = self._callbacks.get(id(event.transaction))
             if callback is not None:
