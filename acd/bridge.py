@@ -8,10 +8,14 @@ other, a re-INVITE (hold/unhold) is relayed and its answer returned, INFO
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from media.engine import MediaEngine
+from media.leg import MediaLeg
+from media.sdp import NoCommonCodec, SdpError
 from sip.leg_events import (
     Acked,
     Answered,
@@ -26,6 +30,8 @@ from sip.leg_events import (
 from sip.legs import IncomingCall, OutgoingCall
 
 log = logging.getLogger("jono.bridge")
+
+SdpProblem = (NoCommonCodec, SdpError)
 
 
 class Bridge:
@@ -121,3 +127,87 @@ def give_up(bridge: Bridge, status: int = 480) -> None:
     bridge.outbound.cancel()
     bridge.inbound.reject(status)
     bridge._finish(status, _disposition(status), None)
+
+
+class AnchoredBridge(Bridge):
+    """A bridge whose media flows through Jono's engine (the default).
+
+    Each side negotiates with its own media leg: the caller gets our answer,
+    the callee our offer; the engine relays (and transcodes) between them.
+    Re-INVITEs (hold/resume) are answered by the leg they arrive on; a leg
+    without RTP for the engine's dead time ends the call.
+    """
+
+    def __init__(
+        self,
+        inbound: IncomingCall,
+        outbound: OutgoingCall,
+        on_done: Callable[[Bridge, int, str, str | None], None],
+        *,
+        engine: MediaEngine,
+        caller_media: MediaLeg,
+        callee_media: MediaLeg,
+        answer_sdp: bytes,
+    ) -> None:
+        super().__init__(inbound, outbound, on_done)
+        self.engine = engine
+        self.caller_media = caller_media
+        self.callee_media = callee_media
+        self.answer_sdp = answer_sdp
+        caller_media.on_dead = callee_media.on_dead = self._dead
+
+    def _dead(self, leg: MediaLeg) -> None:
+        log.info("no RTP on call %s; hanging up", self.inbound.call_id)
+        self.inbound.hangup()
+        self.outbound.hangup()
+        self._finish(200, "answered" if self.answered else "failed", "media timeout")
+
+    def _finish(self, status: int, disposition: str, ended_by: str | None) -> None:
+        if self.done:
+            return
+        super()._finish(status, disposition, ended_by)
+        self.engine.unbridge(self.caller_media)
+        loop = asyncio.get_running_loop()
+        loop.create_task(self.caller_media.close())
+        loop.create_task(self.callee_media.close())
+
+    def _from_inbound(self, event: LegEvent) -> None:
+        if isinstance(event, ReInvite):
+            answer_locally(self.inbound, self.caller_media, event)
+        else:
+            super()._from_inbound(event)
+
+    def _from_outbound(self, event: LegEvent) -> None:
+        if isinstance(event, Ringing):
+            self.inbound.ring()
+        elif isinstance(event, Answered):
+            try:
+                self.callee_media.apply_answer(event.sdp or b"")
+            except SdpProblem as err:
+                log.info("callee answer unusable on %s: %s", self.inbound.call_id, err)
+                self.outbound.hangup()
+                self.inbound.reject(488)
+                self._finish(488, "failed", None)
+                return
+            self.engine.bridge(self.caller_media, self.callee_media)
+            self.answered = True
+            self.answered_at = datetime.now(UTC)
+            self.inbound.answer(self.answer_sdp)
+        elif isinstance(event, ReInvite):
+            answer_locally(self.outbound, self.callee_media, event)
+        else:
+            super()._from_outbound(event)
+
+
+def answer_locally(leg: IncomingCall | OutgoingCall, media: MediaLeg, event: ReInvite) -> None:
+    """Answer a re-INVITE from the media leg it concerns (RFC 3264 §8)."""
+    if not event.sdp:
+        # An offerless re-INVITE: our offer goes in the 2xx (RFC 3261 §14.2).
+        leg.answer_reinvite(event, 200, media.make_offer())
+        return
+    try:
+        sdp = media.local_sdp_answer(event.sdp)
+    except SdpProblem:
+        leg.answer_reinvite(event, 488)
+        return
+    leg.answer_reinvite(event, 200, sdp)

@@ -56,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db or server.db,
         realm=server.realm,
         public_host=server.public_host,
+        rtp_ports=server.rtp_port_range,
     )
     run = asyncio.run
     try:

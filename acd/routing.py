@@ -20,6 +20,8 @@ from sip.transport import Target
 
 @dataclass
 class Route:
+    kind: str = "user"  # "user" or "echo"
+    media: str = "anchor"  # "anchor" or "passthrough"
     status: int | None = None
     reason: str | None = None
     targets: list[tuple[str, Target]] = field(default_factory=list)
@@ -54,9 +56,14 @@ class Router:
         return aor_user == username or self.by_extension.get(aor_user) == username
 
     def user_for_number(self, number: str, caller: Caller) -> tuple[str | None, int]:
+        """The user a number reaches: ``(name, 200)``, ``("", 200)`` for the echo
+        test, or ``(None, status)`` when it reaches nobody."""
         name = self.by_extension.get(number)
         if name is not None:
             return name, 200
+        codes = getattr(self.dialplan, "feature_codes", None)
+        if codes is not None and number == codes.echo:
+            return "", 200
         numbers = getattr(self.dialplan, "numbers", {}) or {}
         entry = numbers.get(number)
         if entry is None:
@@ -64,9 +71,26 @@ class Router:
         if getattr(entry, "internal_only", False) and caller.kind == "trunk":
             return None, 404
         destination = entry.destination
-        if getattr(destination, "kind", None) == "user":
+        kind = getattr(destination, "kind", None)
+        if kind == "user":
             return destination.target, 200
+        if kind == "echo":
+            return "", 200
         return None, 480
+
+    def media_mode(self, caller: Caller, callee: str | None) -> str:
+        """Per-user, then per-trunk/caller, then server-wide media handling."""
+        if callee:
+            mode = getattr(self.dialplan.users[callee], "media", None)
+            if mode:
+                return str(mode)
+        table = self.dialplan.users if caller.kind == "user" else self.dialplan.trunks
+        entry = table.get(caller.name)
+        mode = getattr(entry, "media", None)
+        if mode:
+            return str(mode)
+        server = getattr(self.dialplan, "server", None)
+        return str(getattr(server, "media", "anchor"))
 
     def targets_for(self, username: str, now: float) -> list[tuple[str, Target]]:
         targets: list[tuple[str, Target]] = []
@@ -93,6 +117,8 @@ class Router:
         callee, status = self.user_for_number(dialled, caller)
         if callee is None:
             return Route(status=status, reason="Not Found" if status == 404 else None)
+        if callee == "":
+            return Route(kind="echo", media="anchor")
         user = self.dialplan.users[callee]
         from_ = request.from_
         if caller.kind == "user":
@@ -106,6 +132,7 @@ class Router:
                 from_user = "anonymous"
             display = from_.display
         return Route(
+            media=self.media_mode(caller, callee),
             targets=self.targets_for(callee, now),
             from_uri=f"sip:{from_user}@{self.host}",
             from_display=display,

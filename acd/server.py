@@ -7,14 +7,17 @@ import asyncio
 import logging
 import signal
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from acd.access import Access
-from acd.bridge import Bridge, give_up
-from acd.routing import Router
+from acd.bridge import AnchoredBridge, Bridge, SdpProblem, answer_locally, give_up
+from acd.routing import Route, Router
 from acd.store import SqlBindingStore, Store, utcnow
+from media.engine import MediaEngine
 from sip.dialog import new_tag
+from sip.leg_events import Cancelled, Ended, ReInvite
 from sip.legs import IncomingCall, OutgoingCall
 from sip.message import Request
 from sip.registrar import LocationService
@@ -31,6 +34,8 @@ class Settings:
     db: str
     realm: str
     public_host: str | None = None
+    rtp_ports: tuple[int, int] = (20000, 29999)
+    media_dead_after: float = 60.0
 
 
 class JonoServer:
@@ -46,6 +51,12 @@ class JonoServer:
         self.location = LocationService(store=SqlBindingStore(self.store))
         self.router = Router(dialplan, self.location)
         self.bridges: set[Bridge] = set()
+        self._ring_timers: dict[Bridge, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.media = MediaEngine(
+            settings.public_host or settings.host, settings.rtp_ports,
+            dead_after=settings.media_dead_after,
+        )
         self._expiry_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -54,10 +65,11 @@ class JonoServer:
         log.info("restored %s registrations", restored)
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._expiry_task is not None:
             self._expiry_task.cancel()
         self.ua.close()
+        await self.media.close()
         self.store.close()
 
     async def _expire_bindings(self) -> None:
@@ -104,42 +116,118 @@ class JonoServer:
         if caller is None:
             return
         route = self.router.route(request, caller, now)
+        caller_id = f"{caller.kind}:{caller.name}"
         if route.status is not None:
             self.ua.respond(txn, request, route.status, route.reason)
-            self._record(request, caller.kind + ":" + caller.name, route.status, "rejected")
+            self._record(request, caller_id, route.status, "rejected")
             return
         incoming = IncomingCall(self.ua, request, txn, source)
+        if route.kind == "echo":
+            self._spawn(self._echo(incoming, caller_id))
+            return
         if not route.targets:
             incoming.reject(480, "Temporarily Unavailable")
-            self._record(request, caller.kind + ":" + caller.name, 480, "unavailable")
+            self._record(request, caller_id, 480, "unavailable")
             return
-        outgoing = OutgoingCall(
-            self.ua,
-            route.targets,
-            from_uri=route.from_uri,
-            from_display=route.from_display,
-            to_uri=route.to_uri,
-            sdp=request.body or None,
+        if route.media == "anchor":
+            self._spawn(self._anchored_call(incoming, route, caller_id))
+        else:
+            outgoing = self._outgoing(route, request.body or None)
+            self._start_bridge(Bridge(incoming, outgoing, self._on_done(incoming, route, caller_id)), route)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _outgoing(self, route: Route, sdp: bytes | None) -> OutgoingCall:
+        return OutgoingCall(
+            self.ua, route.targets, from_uri=route.from_uri, from_display=route.from_display,
+            to_uri=route.to_uri, sdp=sdp,
         )
+
+    def _on_done(
+        self, incoming: IncomingCall, route: Route, caller_id: str
+    ) -> Callable[[Bridge, int, str, str | None], None]:
         started = utcnow()
-        caller_id = f"{caller.kind}:{caller.name}"
 
         def done(bridge: Bridge, status: int, disposition: str, ended_by: str | None) -> None:
             self.bridges.discard(bridge)
+            timer = self._ring_timers.pop(bridge, None)
             if timer is not None:
                 timer.cancel()
             self.store.add_cdr(
-                call_id=request.call_id, caller=route.from_uri, callee=route.to_uri,
+                call_id=incoming.call_id, caller=route.from_uri, callee=route.to_uri,
                 source=caller_id, started_at=started, answered_at=bridge.answered_at,
                 ended_at=utcnow(), status=status, disposition=disposition, ended_by=ended_by,
             )
 
-        bridge = Bridge(incoming, outgoing, done)
+        return done
+
+    def _start_bridge(self, bridge: Bridge, route: Route) -> None:
         self.bridges.add(bridge)
-        timer: asyncio.TimerHandle | None = None
         if route.ring_timeout:
-            timer = asyncio.get_running_loop().call_later(route.ring_timeout, give_up, bridge)
+            self._ring_timers[bridge] = asyncio.get_running_loop().call_later(
+                route.ring_timeout, give_up, bridge
+            )
         bridge.start()
+
+    async def _anchored_call(self, incoming: IncomingCall, route: Route, caller_id: str) -> None:
+        """Media through Jono: answer the caller from one leg, offer from another."""
+        caller_media = await self.media.open_leg()
+        callee_media = await self.media.open_leg()
+        try:
+            answer = caller_media.local_sdp_answer(incoming.sdp or b"")
+        except SdpProblem as err:
+            log.info("no common codec with caller %s: %s", incoming.call_id, err)
+            incoming.reject(488)
+            await caller_media.close()
+            await callee_media.close()
+            self._record(incoming.request, caller_id, 488, "failed")
+            return
+        if incoming.finalised:  # the caller gave up while we set up media
+            await caller_media.close()
+            await callee_media.close()
+            return
+        outgoing = self._outgoing(route, callee_media.make_offer())
+        bridge = AnchoredBridge(
+            incoming, outgoing, self._on_done(incoming, route, caller_id),
+            engine=self.media, caller_media=caller_media, callee_media=callee_media,
+            answer_sdp=answer,
+        )
+        self._start_bridge(bridge, route)
+
+    async def _echo(self, incoming: IncomingCall, caller_id: str) -> None:
+        """Number 600: answer and send the caller's own audio back through the engine."""
+        leg = await self.media.open_leg()
+        try:
+            answer = leg.local_sdp_answer(incoming.sdp or b"")
+        except SdpProblem:
+            incoming.reject(488)
+            await leg.close()
+            return
+        started = utcnow()
+
+        def ended(event: object) -> None:
+            if isinstance(event, Ended | Cancelled):
+                asyncio.get_running_loop().create_task(leg.close())
+                self.store.add_cdr(
+                    call_id=incoming.call_id, caller=incoming.request.headers.get("From") or "",
+                    callee="echo", source=caller_id, started_at=started, answered_at=started,
+                    ended_at=utcnow(), status=200, disposition="answered",
+                    ended_by="caller" if isinstance(event, Ended) else None,
+                )
+            elif isinstance(event, ReInvite):
+                answer_locally(incoming, leg, event)
+
+        def dead(_: object) -> None:
+            incoming.hangup()
+            asyncio.get_running_loop().create_task(leg.close())
+
+        incoming.listener = ended
+        leg.on_dead = dead
+        leg.echo(True)
+        incoming.answer(answer)
 
     def _record(self, request: Request, source: str, status: int, disposition: str) -> None:
         now = utcnow()
@@ -167,4 +255,4 @@ async def serve(dialplan: Any, settings: Settings, ready: asyncio.Event | None =
     try:
         await stop.wait()
     finally:
-        server.close()
+        await server.close()

@@ -28,7 +28,7 @@ async def server(tmp_path: Path) -> AsyncIterator[JonoServer]:
                                     realm="test"))
     await srv.start()
     yield srv
-    srv.close()
+    await srv.close()
 
 
 def _request(method: str, *, extra: str = "", branch: str = "z9hG4bKt1", to_tag: str = "",
