@@ -50,6 +50,22 @@ class Router:
             self.by_extension.setdefault(name, name)
         self.host = "jono"
 
+    def is_extension(self, dialled: str) -> bool:
+        """A user's extension/username or the echo code: routed without a flow."""
+        if dialled in self.by_extension:
+            return True
+        codes = getattr(self.dialplan, "feature_codes", None)
+        return codes is not None and dialled == codes.echo
+
+    def caller_number(self, request: Request, caller: Caller) -> str:
+        """The caller's number as shown to whoever we call (the From user)."""
+        if caller.kind == "user":
+            return str(self.dialplan.users[caller.name].extension)
+        try:
+            return request.from_.sip_uri.user or "anonymous"
+        except Exception:
+            return "anonymous"
+
     def may_register(self, username: str, aor_user: str | None) -> bool:
         if aor_user is None:
             return False

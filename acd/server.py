@@ -4,19 +4,28 @@ a dial plan and runs them on one asyncio loop."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from acd.access import Access
+from acd.access import Access, Caller
 from acd.bridge import AnchoredBridge, Bridge, SdpProblem, answer_locally, give_up
+from acd.flows.announcements import Announcements
+from acd.flows.runner import FlowRunner
+from acd.flows.session import CallerSession
 from acd.routing import Route, Router
 from acd.store import SqlBindingStore, Store, utcnow
 from media.engine import MediaEngine
+from media.prompts import PromptLibrary
 from sip.dialog import new_tag
+from sip.errors import SipError
+from sip.headers import SipUri
 from sip.leg_events import Cancelled, Ended, ReInvite
 from sip.legs import IncomingCall, OutgoingCall
 from sip.message import Request
@@ -25,6 +34,8 @@ from sip.transport import Target
 from sip.ua import UserAgent
 
 log = logging.getLogger("jono.server")
+
+BUNDLED_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
 
 @dataclass
@@ -36,6 +47,7 @@ class Settings:
     public_host: str | None = None
     rtp_ports: tuple[int, int] = (20000, 29999)
     media_dead_after: float = 60.0
+    cache_dir: str = "var/cache"
 
 
 class JonoServer:
@@ -53,10 +65,16 @@ class JonoServer:
         self.bridges: set[Bridge] = set()
         self._ring_timers: dict[Bridge, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.media = MediaEngine(
+        self.sessions: set[CallerSession] = set()
+        self.media: MediaEngine = MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
             dead_after=settings.media_dead_after,
         )
+        self.prompts = load_prompts(dialplan)
+        for moh_class in self.prompts.moh_classes():
+            self.media.add_moh_class(moh_class, self.prompts.moh(moh_class))
+        self.announcements = Announcements(dialplan, self.prompts, Path(settings.cache_dir))
+        self.flows = FlowRunner(dialplan, self.router, self.announcements)
         self._expiry_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -115,8 +133,12 @@ class JonoServer:
         caller = self.access.identify(self.ua, request, txn, source, now)
         if caller is None:
             return
-        route = self.router.route(request, caller, now)
         caller_id = f"{caller.kind}:{caller.name}"
+        dialled = _dialled(request)
+        if dialled is not None and not self.router.is_extension(dialled):
+            self._number_call(request, txn, source, caller, dialled)
+            return
+        route = self.router.route(request, caller, now)
         if route.status is not None:
             self.ua.respond(txn, request, route.status, route.reason)
             self._record(request, caller_id, route.status, "rejected")
@@ -134,6 +156,55 @@ class JonoServer:
         else:
             outgoing = self._outgoing(route, request.body or None)
             self._start_bridge(Bridge(incoming, outgoing, self._on_done(incoming, route, caller_id)), route)
+
+    def _number_call(
+        self, request: Request, txn: object, source: Target, caller: Caller, dialled: str
+    ) -> None:
+        """A call to a dial-plan number: run its destination as a call flow."""
+        caller_id = f"{caller.kind}:{caller.name}"
+        number = self.dialplan.find_number(dialled)
+        # N1: an internal-only number is not reachable from a trunk.
+        if number is None or (number.internal_only and caller.kind == "trunk"):
+            # S4: a number that is not (or no longer) in service gets a clear answer.
+            self.ua.respond(txn, request, 404, "Not In Service")
+            self._record(request, caller_id, 404, "not_in_service")
+            return
+        incoming = IncomingCall(self.ua, request, txn, source)
+        language = number.language or self.dialplan.server.language
+        self._spawn(self._flow(incoming, caller, number, language))
+
+    async def _flow(self, incoming: IncomingCall, caller: Caller, number: Any, language: str) -> None:
+        media = await self.media.open_leg()
+        try:
+            answer = media.local_sdp_answer(incoming.sdp or b"")
+        except SdpProblem:
+            incoming.reject(488)
+            await media.close()
+            return
+        if incoming.finalised:
+            await media.close()
+            return
+        caller_number = self.router.caller_number(incoming.request, caller)
+        session = CallerSession(
+            ua=self.ua, engine=self.media, prompts=self.prompts, incoming=incoming, media=media,
+            answer_sdp=answer, caller_id=f"{caller.kind}:{caller.name}",
+            caller_number=caller_number, dialled=_dialled(incoming.request) or "",
+            language=language, on_end=self._session_ended,
+        )
+        self.sessions.add(session)
+        await self.flows.run(session, number.destination, number)
+
+    def _session_ended(self, session: CallerSession) -> None:
+        self.sessions.discard(session)
+        self.store.add_cdr(
+            call_id=session.call_id, caller=session.caller_number, callee=session.dialled,
+            source=session.caller_id, started_at=session.started_at,
+            answered_at=session.answered_at, ended_at=utcnow(),
+            status=200 if session.answered_at else 487,
+            disposition="answered" if session.answered_at else "abandoned",
+            ended_by=session.ended_by,
+            detail=json.dumps(session.variables) if session.variables else None,
+        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -236,6 +307,28 @@ class JonoServer:
             callee=request.uri, source=source, started_at=now, ended_at=now,
             status=status, disposition=disposition,
         )
+
+
+def _dialled(request: Request) -> str | None:
+    try:
+        return SipUri.parse(request.uri).user
+    except SipError:
+        return None
+
+
+def load_prompts(dialplan: Any) -> PromptLibrary:
+    """System prompts, with the admin's own directory first (overrides by name)."""
+    dirs = [BUNDLED_PROMPTS]
+    own = getattr(dialplan.server, "prompts_dir", None)
+    if own:
+        dirs.insert(0, Path(own))
+    return _library(tuple(dirs))
+
+
+@functools.lru_cache(maxsize=4)
+def _library(dirs: tuple[Path, ...]) -> PromptLibrary:
+    # Decoding every prompt takes ~0.6 s; a reload with the same directories reuses it.
+    return PromptLibrary(list(dirs)).load_all()
 
 
 async def serve(dialplan: Any, settings: Settings, ready: asyncio.Event | None = None) -> None:

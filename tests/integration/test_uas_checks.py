@@ -7,25 +7,27 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from acd.config import load
 from acd.server import JonoServer, Settings
 from sip.message import Response
 from sip.parser import parse_message
 
-USERS = {
-    "alice": SimpleNamespace(extension="1001", password="alicepw", password_ha1=None,
-                             display_name="Alice", devices=(), no_answer_timeout=20),
-}
+PLAN = """
+server: {listen: "127.0.0.1:5060", realm: test}
+users:
+  alice: {extension: "1001", password: alicepw, display_name: Alice}
+"""
 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[JonoServer]:
-    plan = SimpleNamespace(users=USERS, trunks={}, numbers={})
+    (tmp_path / "plan.yaml").write_text(PLAN)
+    plan = load(tmp_path / "plan.yaml")
     srv = JonoServer(plan, Settings(host="127.0.0.1", port=0, db=f"sqlite:///{tmp_path}/t.db",
-                                    realm="test"))
+                                    realm="test", cache_dir=str(tmp_path / "cache")))
     await srv.start()
     yield srv
     await srv.close()
