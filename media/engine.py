@@ -1,0 +1,175 @@
+"""MediaEngine: the async facade the application uses.
+
+    engine = MediaEngine("127.0.0.1", (20000, 30000), dead_after=60)
+    leg = await engine.open_leg()
+    answer_sdp = leg.local_sdp_answer(offer_sdp)   # NoCommonCodec -> SIP 488
+    leg.play([pcm1, pcm2], on_done=...)            # or leg.start_moh("default")
+    engine.bridge(leg, other)
+    await leg.close(); await engine.close()
+
+One ticker drives every playback and recording; one housekeeping task sends RTCP
+reports (RFC 3550 6.2: about every 5 s, randomised) and detects dead legs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+import numpy as np
+
+from media.codecs import Pcm
+from media.endpoint import PortAllocator, RtpEndpoint
+from media.leg import MediaLeg
+from media.ticker import FrameCache, MohSource, Ticker
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CODECS = ("PCMU", "PCMA", "G722")
+
+
+class MediaEngine:
+    def __init__(
+        self,
+        host: str,
+        port_range: tuple[int, int],
+        dead_after: float = 60.0,
+        *,
+        codecs: tuple[str, ...] = DEFAULT_CODECS,
+        relatch_after: float = 0.5,
+        rtcp_interval: float = 5.0,
+        check_interval: float | None = None,
+    ) -> None:
+        self.host = host
+        self.allocator = PortAllocator(*port_range)
+        self.dead_after = dead_after
+        self.codecs = codecs
+        self.relatch_after = relatch_after
+        self.rtcp_interval = rtcp_interval
+        self.check_interval = check_interval or min(1.0, dead_after / 4, rtcp_interval / 2)
+        self.frame_cache = FrameCache()
+        self._moh: dict[str, MohSource] = {}
+        self._legs: dict[int, MediaLeg] = {}
+        self._ticker: Ticker | None = None
+        self._housekeeper: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    @property
+    def ticker(self) -> Ticker:
+        if self._ticker is None:
+            self._ticker = Ticker()
+        return self._ticker
+
+    @property
+    def legs(self) -> list[MediaLeg]:
+        return list(self._legs.values())
+
+    # ---- legs ------------------------------------------------------------------------
+
+    async def open_leg(self) -> MediaLeg:
+        """Allocate an RTP/RTCP port pair and return a leg awaiting SDP."""
+        self._ensure_started()
+        endpoint = await RtpEndpoint.open(
+            self.host, self.allocator, relatch_after=self.relatch_after
+        )
+        leg = MediaLeg(self, endpoint)
+        self._legs[id(leg)] = leg
+        return leg
+
+    def _forget(self, leg: MediaLeg) -> None:
+        self._legs.pop(id(leg), None)
+
+    def bridge(self, a: MediaLeg, b: MediaLeg) -> None:
+        """Relay audio and DTMF events between two legs (transcoding when their codecs
+        differ). Stops playback and echo on both; each leg keeps its own SSRC/seq/ts."""
+        if a is b:
+            raise ValueError("cannot bridge a leg to itself")
+        for leg in (a, b):
+            if leg.peer is not None:
+                self.unbridge(leg)
+            leg.stop_playback()
+            leg.echo(False)
+        a.peer, b.peer = b, a
+        a._retranscode()
+        b._retranscode()
+
+    def unbridge(self, leg: MediaLeg) -> None:
+        peer = leg.peer
+        leg.peer = None
+        leg._retranscode()
+        if peer is not None and peer.peer is leg:
+            peer.peer = None
+            peer._retranscode()
+
+    # ---- music on hold ---------------------------------------------------------------
+
+    def add_moh_class(self, name: str, pcm: Pcm) -> None:
+        """Register a music-on-hold class from 8 kHz int16 mono PCM (encoded lazily once
+        per codec and shared by all listeners)."""
+        self._moh[name] = MohSource(name, np.asarray(pcm, dtype=np.int16), self.frame_cache)
+
+    def moh(self, name: str) -> MohSource:
+        try:
+            return self._moh[name]
+        except KeyError:
+            raise KeyError(f"no music-on-hold class {name!r}") from None
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if self._housekeeper is None or self._housekeeper.done():
+            self._housekeeper = self.loop.create_task(self._housekeeping(), name="media-house")
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(self.check_interval)
+            try:
+                self.check(self.loop.time(), time.time())
+            except Exception:
+                log.exception("media housekeeping failed")
+
+    def check(self, now: float, unix_time: float) -> None:
+        """Send due RTCP reports and report dead legs (called periodically)."""
+        for leg in list(self._legs.values()):
+            if leg.codec is None:
+                continue
+            if now >= leg.next_rtcp:
+                leg.next_rtcp = now + self.rtcp_interval * random.uniform(0.5, 1.5)
+                leg.send_rtcp(unix_time)
+            if (
+                not leg.dead_reported
+                and leg.expects_media()
+                and now - leg.last_activity > self.dead_after
+            ):
+                leg.dead_reported = True
+                log.info(
+                    "media leg on port %d dead: no RTP for %.1f s",
+                    leg.local_port,
+                    now - leg.last_activity,
+                )
+                if leg.on_dead is not None:
+                    try:
+                        leg.on_dead(leg)
+                    except Exception:
+                        log.exception("on_dead callback failed")
+
+    async def close(self) -> None:
+        for leg in list(self._legs.values()):
+            await leg.close()
+        if self._ticker is not None:
+            await self._ticker.stop()
+        task, self._housekeeper = self._housekeeper, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass

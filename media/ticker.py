@@ -1,0 +1,196 @@
+"""One periodic ticker for every playing stream, and the streams it drives.
+
+No task per call: the ticker wakes every 20 ms (drift-corrected against loop.time())
+and calls tick() on each registered stream. If the loop was late it runs the missed
+ticks at once, but never more than max_catchup, so a stall does not become a burst.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from media.codecs import FRAME_SAMPLES, Codec, Pcm, create_codec
+
+log = logging.getLogger(__name__)
+
+TICK = 0.020
+
+
+class TickStream(Protocol):
+    def tick(self) -> bool:
+        """Send this tick's frame; False when finished (the ticker then drops it)."""
+        ...
+
+
+class Ticker:
+    def __init__(self, interval: float = TICK, max_catchup: int = 3) -> None:
+        self.interval = interval
+        self.max_catchup = max_catchup
+        self._streams: dict[int, TickStream] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.ticks = 0
+        self.wakeups = 0
+        self.skipped_ticks = 0
+        self.on_lateness: Callable[[float], None] | None = None  # for benchmarks
+
+    def add(self, stream: TickStream) -> None:
+        self._streams[id(stream)] = stream
+        self._wake.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="media-ticker")
+
+    def remove(self, stream: TickStream) -> None:
+        self._streams.pop(id(stream), None)
+
+    def __contains__(self, stream: object) -> bool:
+        return id(stream) in self._streams
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    def _tick_all(self) -> None:
+        self.ticks += 1
+        for key, stream in list(self._streams.items()):
+            try:
+                alive = stream.tick()
+            except Exception:
+                log.exception("stream %r failed; removed", stream)
+                alive = False
+            if not alive and self._streams.get(key) is stream:
+                del self._streams[key]
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time()
+        while True:
+            if not self._streams:
+                self._wake.clear()
+                await self._wake.wait()
+                deadline = loop.time()
+            now = loop.time()
+            self.wakeups += 1
+            if self.on_lateness is not None:
+                self.on_lateness(now - deadline)
+            runs = 0
+            while now >= deadline and runs < self.max_catchup:
+                self._tick_all()
+                deadline += self.interval
+                runs += 1
+            if now >= deadline:
+                # Too far behind: drop the missed ticks rather than burst them out.
+                missed = int((now - deadline) / self.interval) + 1
+                self.skipped_ticks += missed
+                deadline += missed * self.interval
+            await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+
+def encode_frames(pcm: Pcm, codec: Codec) -> list[bytes]:
+    """Split 8 kHz PCM into 20 ms frames (the last padded with silence) and encode."""
+    pcm = np.asarray(pcm, dtype=np.int16).reshape(-1)
+    count = max(1, -(-len(pcm) // FRAME_SAMPLES))
+    padded = np.zeros(count * FRAME_SAMPLES, dtype=np.int16)
+    padded[: len(pcm)] = pcm
+    encoded = codec.encode(padded)
+    size = len(encoded) // count
+    return [encoded[i * size : (i + 1) * size] for i in range(count)]
+
+
+class FrameCache:
+    """Encoded 20 ms frames per (prompt key, codec name), encoded once."""
+
+    def __init__(self) -> None:
+        self._frames: dict[tuple[str, str], list[bytes]] = {}
+
+    def frames(self, key: str, codec_name: str, pcm: Pcm) -> list[bytes]:
+        cached = self._frames.get((key, codec_name))
+        if cached is None:
+            cached = encode_frames(pcm, create_codec(codec_name))
+            self._frames[(key, codec_name)] = cached
+        return cached
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+
+class Playback:
+    """Plays a list of encoded frames through send(payload), one per tick, then calls
+    on_done(completed) once: completed is False when stopped or interrupted."""
+
+    __slots__ = ("frames", "send", "on_done", "interruptible", "loop", "position", "finished")
+
+    def __init__(
+        self,
+        frames: Sequence[bytes],
+        send: Callable[[bytes], None],
+        on_done: Callable[[bool], None] | None = None,
+        *,
+        interruptible: bool = True,
+        loop: bool = False,
+        position: int = 0,
+    ) -> None:
+        self.frames = frames
+        self.send = send
+        self.on_done = on_done
+        self.interruptible = interruptible
+        self.loop = loop
+        self.position = position
+        self.finished = False
+
+    def tick(self) -> bool:
+        if self.finished:
+            return False
+        if self.position >= len(self.frames):
+            if not self.loop or not self.frames:
+                self._finish(True)
+                return False
+            self.position = 0
+        frame = self.frames[self.position]
+        self.position += 1
+        self.send(frame)
+        if self.position >= len(self.frames) and not self.loop:
+            self._finish(True)
+            return False
+        return True
+
+    def stop(self) -> None:
+        """Stop without completing (the done callback gets False)."""
+        self._finish(False)
+
+    def _finish(self, completed: bool) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        callback, self.on_done = self.on_done, None
+        if callback is not None:
+            try:
+                callback(completed)
+            except Exception:
+                log.exception("playback done callback failed")
+
+
+class MohSource:
+    """One music-on-hold class: shared PCM, encoded once per codec; listeners loop over
+    the same frames list, each with its own position."""
+
+    def __init__(self, name: str, pcm: Pcm, cache: FrameCache) -> None:
+        self.name = name
+        self._pcm = pcm
+        self._cache = cache
+
+    def frames(self, codec_name: str) -> list[bytes]:
+        return self._cache.frames(f"moh:{self.name}", codec_name, self._pcm)
