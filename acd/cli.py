@@ -23,8 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", help="store URL (default: sqlite:///var/jono.db)")
     serve.add_argument("--log-format", choices=("console", "json"), default="console")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument("--pid-file", default="var/jono.pid",
+                       help="where to write the process id (for jono reload)")
     check = sub.add_parser("check", help="validate a dial plan and report every error")
     check.add_argument("config")
+    reload = sub.add_parser("reload", help="make the running server re-read its dial plan")
+    reload.add_argument("--pid-file", default="var/jono.pid")
     return parser
 
 
@@ -34,7 +38,26 @@ def main(argv: list[str] | None = None) -> int:
         from acd.config import check_main
 
         return check_main([args.config])
+    if args.command == "reload":
+        return _reload(args.pid_file)
     return _serve(args)
+
+
+def _reload(pid_file: str) -> int:
+    """SIGHUP the running server; it keeps its plan if the new one has errors
+    (run ``jono check`` first to see them)."""
+    import os
+    import signal
+    from pathlib import Path
+
+    try:
+        pid = int(Path(pid_file).read_text().strip())
+        os.kill(pid, signal.SIGHUP)
+    except (OSError, ValueError) as err:
+        print(f"jono reload: no running server found via {pid_file}: {err}", file=sys.stderr)
+        return 1
+    print(f"jono reload: asked process {pid} to reload")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -66,7 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     try:
-        run(serve(dialplan, settings))
+        run(serve(dialplan, settings, config_path=args.config, pid_file=args.pid_file))
     except KeyboardInterrupt:
         pass
     return 0

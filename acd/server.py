@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import json
 import logging
+import os
 import signal
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from acd.access import Access, Caller
 from acd.bridge import AnchoredBridge, Bridge, SdpProblem, answer_locally, give_up
+from acd.config import ConfigError
+from acd.config import load as load_config
 from acd.flows.announcements import Announcements
 from acd.flows.runner import FlowRunner
 from acd.flows.session import CallerSession
+from acd.queues.service import QueueService
 from acd.routing import Route, Router
 from acd.store import SqlBindingStore, Store, utcnow
 from media.engine import MediaEngine
@@ -53,15 +59,13 @@ class Settings:
 class JonoServer:
     """Handles out-of-dialog requests: REGISTER and new calls."""
 
-    def __init__(self, dialplan: Any, settings: Settings) -> None:
-        self.dialplan = dialplan
+    def __init__(self, dialplan: Any, settings: Settings, config_path: str | None = None) -> None:
         self.settings = settings
+        self.config_path = config_path
         self.store = Store(settings.db)
         self.ua = UserAgent(self, public_host=settings.public_host)
-        self.access = Access(settings.realm, dialplan.users, dialplan.trunks)
         # The location service works on wall-clock time: bindings outlive a restart.
         self.location = LocationService(store=SqlBindingStore(self.store))
-        self.router = Router(dialplan, self.location)
         self.bridges: set[Bridge] = set()
         self._ring_timers: dict[Bridge, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -70,15 +74,45 @@ class JonoServer:
             settings.public_host or settings.host, settings.rtp_ports,
             dead_after=settings.media_dead_after,
         )
-        self.prompts = load_prompts(dialplan)
-        for moh_class in self.prompts.moh_classes():
-            self.media.add_moh_class(moh_class, self.prompts.moh(moh_class))
-        self.announcements = Announcements(dialplan, self.prompts, Path(settings.cache_dir))
-        self.flows = FlowRunner(dialplan, self.router, self.announcements)
+        self.clock = schedule_clock()
+        self.queues = QueueService(self)
+        self._apply_dialplan(dialplan)
         self._expiry_task: asyncio.Task[None] | None = None
+
+    def _apply_dialplan(self, dialplan: Any) -> None:
+        """Build everything that depends on the dial plan; calls in progress keep
+        the objects they started with (S3: reload without dropping calls)."""
+        prompts = load_prompts(dialplan)
+        for moh_class in prompts.moh_classes():
+            self.media.add_moh_class(moh_class, prompts.moh(moh_class))
+        announcements = Announcements(dialplan, prompts, Path(self.settings.cache_dir))
+        access = Access(self.settings.realm, dialplan.users, dialplan.trunks)
+        router = Router(dialplan, self.location)
+        flows = FlowRunner(
+            dialplan, router, announcements, clock=self.clock,
+            queue_handler=self.queues.run_caller,
+        )
+        self.dialplan, self.prompts, self.announcements = dialplan, prompts, announcements
+        self.access, self.router, self.flows = access, router, flows
+        self.queues.configure(dialplan)
+
+    def reload(self) -> list[str]:
+        """Re-read the dial plan file; on errors keep the running plan and return them."""
+        if self.config_path is None:
+            return ["no configuration file to reload"]
+        try:
+            dialplan = load_config(self.config_path)
+        except ConfigError as err:
+            for line in str(err).splitlines():
+                log.error("reload rejected: %s", line)
+            return str(err).splitlines()
+        self._apply_dialplan(dialplan)
+        log.info("reloaded %s", self.config_path)
+        return []
 
     async def start(self) -> None:
         await self.ua.start(self.settings.host, self.settings.port)
+        await self.queues.start()
         restored = self.location.restore(time.time())
         log.info("restored %s registrations", restored)
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
@@ -86,6 +120,7 @@ class JonoServer:
     async def close(self) -> None:
         if self._expiry_task is not None:
             self._expiry_task.cancel()
+        await self.queues.close()
         self.ua.close()
         await self.media.close()
         self.store.close()
@@ -135,6 +170,8 @@ class JonoServer:
             return
         caller_id = f"{caller.kind}:{caller.name}"
         dialled = _dialled(request)
+        if dialled is not None and self.queues.feature_code(request, txn, source, caller, dialled):
+            return
         if dialled is not None and not self.router.is_extension(dialled):
             self._number_call(request, txn, source, caller, dialled)
             return
@@ -331,11 +368,34 @@ def _library(dirs: tuple[Path, ...]) -> PromptLibrary:
     return PromptLibrary(list(dirs)).load_all()
 
 
-async def serve(dialplan: Any, settings: Settings, ready: asyncio.Event | None = None) -> None:
-    server = JonoServer(dialplan, settings)
+def schedule_clock() -> Callable[[], datetime]:
+    """The clock schedules (opening hours) are evaluated on.
+
+    ``JONO_FAKE_NOW`` (an ISO time with offset) pins it, for tests of
+    opening hours, holidays and DST switches against the real server.
+    """
+    fake = os.environ.get("JONO_FAKE_NOW")
+    if fake:
+        pinned = datetime.fromisoformat(fake)
+        return lambda: pinned
+    return lambda: datetime.now(UTC)
+
+
+async def serve(
+    dialplan: Any, settings: Settings, config_path: str | None = None,
+    pid_file: str | None = None,
+) -> None:
+    server = JonoServer(dialplan, settings, config_path)
     await server.start()
     log.info("listening on udp+tcp %s:%s", settings.host, server.ua.port)
     print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    if pid_file:
+        Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(pid_file).write_text(f"{os.getpid()}\n")
+    # Everything allocated so far lives for the whole run: keep it out of the
+    # collector's way so a full collection never stalls the media ticker.
+    gc.collect()
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -343,9 +403,13 @@ async def serve(dialplan: Any, settings: Settings, ready: asyncio.Event | None =
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    if ready is not None:
-        ready.set()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, server.reload)
+    except (NotImplementedError, RuntimeError):
+        pass
     try:
         await stop.wait()
     finally:
         await server.close()
+        if pid_file:
+            Path(pid_file).unlink(missing_ok=True)
