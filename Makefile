@@ -22,7 +22,6 @@ tools:
 
 lint: $(STAMP)
 	$(BIN)/ruff check sip media acd tests scripts
-	$(BIN)/ruff format --check sip/ acd/domain/ || true
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
