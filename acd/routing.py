@@ -121,9 +121,26 @@ class Router:
                     continue
         user = self.dialplan.users[username]
         for device in getattr(user, "devices", ()) or ():
-            if getattr(device, "kind", None) == "static" and device.contact:
+            kind = getattr(device, "kind", None)
+            if kind == "static" and device.contact:
                 targets.append((device.contact, target_of_uri(device.contact)))
+            elif kind == "mobile" and device.number and device.trunk:
+                mobile = self.mobile_target(device.number, device.trunk)
+                if mobile is not None:
+                    targets.append(mobile)
         return targets
+
+    def mobile_target(self, number: str, trunk_name: str) -> tuple[str, Target] | None:
+        """D7: a mobile is rung through its trunk's outbound gateway."""
+        trunk = self.dialplan.trunks.get(trunk_name)
+        outbound = getattr(trunk, "outbound", None)
+        if outbound is None:
+            return None
+        gateway = str(outbound.gateway)
+        target = target_of_uri(gateway if gateway.startswith("sip") else f"sip:{gateway}")
+        dialled = trunk.normalise.normalise(number) if trunk.normalise else number
+        host = f"{target.host}:{target.port}"
+        return (f"sip:{dialled}@{host}", target)
 
     def route(self, request: Request, caller: Caller, now: float) -> Route:
         try:
