@@ -26,9 +26,17 @@ class Caller:
 
 
 class Access:
-    def __init__(self, realm: str, users: Mapping[str, object], trunks: Mapping[str, object]) -> None:
+    def __init__(
+        self,
+        realm: str,
+        users: Mapping[str, object],
+        trunks: Mapping[str, object],
+        algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
+        secret: bytes | None = None,
+    ) -> None:
         self.realm = realm
-        self.auth = DigestAuthenticator(realm, secrets.token_bytes(32))
+        self.secret = secret or secrets.token_bytes(32)
+        self.auth = DigestAuthenticator(realm, self.secret, algorithms=algorithms)
         self.users = users
         self._credentials: dict[str, Credentials] = {}
         for name, user in users.items():

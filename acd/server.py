@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import os
+import secrets
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -75,6 +76,7 @@ class JonoServer:
             dead_after=settings.media_dead_after,
         )
         self.clock = schedule_clock()
+        self._nonce_secret = secrets.token_bytes(32)
         self.queues = QueueService(self)
         self._apply_dialplan(dialplan)
         self._expiry_task: asyncio.Task[None] | None = None
@@ -86,7 +88,11 @@ class JonoServer:
         for moh_class in prompts.moh_classes():
             self.media.add_moh_class(moh_class, prompts.moh(moh_class))
         announcements = Announcements(dialplan, prompts, Path(self.settings.cache_dir))
-        access = Access(self.settings.realm, dialplan.users, dialplan.trunks)
+        # One nonce secret for the process: nonces issued before a reload stay valid.
+        access = Access(
+            self.settings.realm, dialplan.users, dialplan.trunks,
+            algorithms=tuple(dialplan.server.digest_algorithms), secret=self._nonce_secret,
+        )
         router = Router(dialplan, self.location)
         flows = FlowRunner(
             dialplan, router, announcements, clock=self.clock,

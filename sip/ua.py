@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
-from sip.dialog import Dialog, new_branch
+from sip.dialog import Dialog, new_branch, new_tag
 from sip.errors import SipError
 from sip.headers import Via
 from sip.message import Request, Response, make_response
@@ -148,7 +148,8 @@ class UserAgent:
         headers: tuple[tuple[str, str], ...] = (),
         to_tag: str | None = None,
     ) -> None:
-        tag = to_tag if to_tag is not None else ("jono" if status > 100 else None)
+        # §8.2.6.2: a response that may create a dialog carries our own random tag.
+        tag = to_tag if to_tag is not None else (new_tag() if status > 100 else None)
         self.send_response(
             txn, make_response(request, status, reason, to_tag=tag, headers=headers)
         )

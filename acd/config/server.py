@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -54,6 +54,12 @@ class Server(Model):
     language: str = "en"
     timezone: TimeZoneName = "Europe/Helsinki"
     media: MediaMode = "anchor"
+    digest_algorithms: tuple[Literal["SHA-256", "MD5"], ...] = Field(
+        default=("SHA-256", "MD5"),
+        min_length=1,
+        description="digest algorithms offered to phones, strongest first (RFC 8760); "
+        "[MD5] for clients that fail on a SHA-256 challenge (baresip 1.0, SIPp 3.6)",
+    )
 
     @property
     def listen_host(self) -> str:

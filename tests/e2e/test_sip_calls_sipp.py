@@ -1,0 +1,102 @@
+"""SIPp caller -> Jono -> SIPp callee (extension 2000, a static contact).
+
+127.0.0.1 is a trunk in these configs, so SIPp's INVITEs are not challenged.
+Every test checks both ends: the caller's scenario and what the callee saw.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from peers.jono import JonoServer, StartJono, base_config
+from peers.sipp import SippBackground, SippResult, run_sipp, sipp_uas
+
+pytestmark = pytest.mark.e2e
+
+TRANSPORTS = [pytest.param("un", id="udp"), pytest.param("t1", id="tcp")]
+
+
+def _start(jono: StartJono, uas: SippBackground, transport: str) -> JonoServer:
+    suffix = ";transport=tcp" if transport == "t1" else ""
+    return jono(base_config(trunk=True, static_uas=f"sip:2000@{uas.contact}{suffix}"))
+
+
+def _call(server: JonoServer, scenario: str, workdir: Path, transport: str) -> SippResult:
+    return run_sipp(
+        scenario, server.address, workdir=workdir, service="2000", transport=transport, timeout_s=8
+    )
+
+
+def _both(caller: SippResult, callee: SippResult) -> str:
+    return f"--- caller ---\n{caller.describe()}\n--- callee ---\n{callee.describe()}"
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_caller_bye_ends_both_legs(jono: StartJono, tmp_path: Path, transport: str) -> None:
+    with sipp_uas("uas_answer", workdir=tmp_path / "uas", transport=transport) as uas:
+        server = _start(jono, uas, transport)
+        caller = _call(server, "uac_bye_caller", tmp_path / "uac", transport)
+        callee = uas.wait_calls(1, timeout_s=5)
+
+    assert caller.ok, _both(caller, callee)
+    assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
+    assert len(callee.received(method="BYE")) == 1, _both(caller, callee)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_callee_bye_ends_both_legs(jono: StartJono, tmp_path: Path, transport: str) -> None:
+    with sipp_uas("uas_bye_callee", workdir=tmp_path / "uas", transport=transport) as uas:
+        server = _start(jono, uas, transport)
+        caller = _call(server, "uac_wait_bye", tmp_path / "uac", transport)
+        callee = uas.wait_calls(1, timeout_s=5)
+
+    assert caller.ok, _both(caller, callee)
+    assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
+    assert len(caller.received(method="BYE")) == 1, _both(caller, callee)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_cancel_gets_200_and_invite_gets_487_on_both_legs(
+    jono: StartJono, tmp_path: Path, transport: str
+) -> None:
+    with sipp_uas("uas_ring", workdir=tmp_path / "uas", transport=transport) as uas:
+        server = _start(jono, uas, transport)
+        caller = _call(server, "invite_cancel", tmp_path / "uac", transport)
+        callee = uas.wait_calls(1, timeout_s=5)
+
+    assert caller.ok, _both(caller, callee)
+    # RFC 3261 section 9.2: the callee's leg is cancelled too.
+    assert len(callee.received(method="CANCEL")) == 1, _both(caller, callee)
+    assert len(callee.received(method="ACK")) == 1, _both(caller, callee)
+    assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
+
+
+def test_retransmitted_invite_does_not_make_a_second_call(jono: StartJono, tmp_path: Path) -> None:
+    """RFC 3261 section 17.2.3: a retransmission matches the existing server transaction."""
+    with sipp_uas(
+        "uas_ring_then_answer", workdir=tmp_path / "uas", transport="un", extra=["-aa"]
+    ) as uas:
+        server = _start(jono, uas, "un")
+        caller = _call(server, "invite_retransmit", tmp_path / "uac", "un")
+        callee = uas.wait_calls(1, timeout_s=5)
+
+    assert caller.ok, _both(caller, callee)
+    assert len(caller.sent(method="INVITE")) >= 2, _both(caller, callee)
+    assert len(callee.received(method="INVITE")) == 1, _both(caller, callee)
+    assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
+    # Section 17.2.1: the copy of the INVITE is answered with the latest provisional.
+    assert len(caller.received(status=180)) >= 2, _both(caller, callee)
+
+
+def test_200_is_retransmitted_until_the_ack_arrives(jono: StartJono, tmp_path: Path) -> None:
+    """RFC 3261 section 13.3.1.4 (RFC 6026): the UAS core re-sends its 2xx until ACKed."""
+    with sipp_uas("uas_answer", workdir=tmp_path / "uas", transport="un") as uas:
+        server = _start(jono, uas, "un")
+        caller = _call(server, "uac_no_ack", tmp_path / "uac", "un")
+        callee = uas.wait_calls(1, timeout_s=5)
+
+    assert caller.ok, _both(caller, callee)
+    invite_200s = [m for m in caller.received(status=200) if "INVITE" in (m.header("cseq") or "")]
+    assert len(invite_200s) >= 2, _both(caller, callee)
+    assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
