@@ -43,20 +43,24 @@ class Access:
             password = getattr(user, "password", None)
             ha1 = getattr(user, "password_ha1", None)
             self._credentials[name] = Credentials(password=password, ha1=dict(ha1 or {}))
+        self._by_host: dict[str, str | None] = {}
         self._trunk_nets: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str]] = []
         for name, trunk in trunks.items():
             for source in getattr(trunk, "inbound_sources", ()) or ():
                 self._trunk_nets.append((ipaddress.ip_network(source, strict=False), name))
 
     def trunk_for(self, source: Target) -> str | None:
+        cached = self._by_host.get(source.host, "")
+        if cached != "":
+            return cached
         try:
             addr = ipaddress.ip_address(source.host)
         except ValueError:
             return None
-        for net, name in self._trunk_nets:
-            if addr in net:
-                return name
-        return None
+        found = next((name for net, name in self._trunk_nets if addr in net), None)
+        if len(self._by_host) < 10000:
+            self._by_host[source.host] = found
+        return found
 
     def _lookup(self, username: str) -> Credentials | None:
         return self._credentials.get(username)

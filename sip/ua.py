@@ -347,6 +347,8 @@ def _stamp_received(request: Request, source: Target) -> None:
         return
     top = values[0]
     has_rport = ";rport" in top.lower()
+    if not has_rport and f" {source.host}:" in top:
+        return  # sent-by already names the source host: nothing to add
     try:
         via = Via.parse(top)
     except Exception:
