@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sip.errors import SipParseError
+
+_T = TypeVar("_T")
 
 # Unquoted display names: RFC 3261 allows only tokens; we also take the
 # non-token characters phones send in practice (UTF-8 letters, "@", "(")
@@ -24,6 +27,26 @@ _SEMI_VALUE_RE = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|[^;"]+)+', re.DOTALL)
 _QUOTED_RE = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _QUOTED_PAIR_RE = re.compile(r"\\(.)", re.DOTALL)
 _VIA_RE = re.compile(r"^\s*SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9-]+)\s+(\S.*)$", re.IGNORECASE | re.DOTALL)
+
+# Parsed views by the exact text they came from.  The same lines come back
+# in every message of a transaction or dialog (the Via of a request in each
+# of its responses, From/To/Call-ID in every request of a call), and the
+# parser checks each line before the transaction layer and the UA read it,
+# so each distinct line is parsed once.  The objects are immutable (treat
+# their ``params`` dicts as read-only too); failures are never cached.  Each
+# cache is bounded and simply cleared when full.
+_CACHE_LIMIT = 4096
+_URIS: dict[str, SipUri] = {}
+_NAME_ADDRS: dict[str, NameAddr] = {}
+_VIAS: dict[str, Via] = {}
+_CSEQS: dict[str, CSeq] = {}
+
+
+def _remember(cache: dict[str, _T], text: str, value: _T) -> _T:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[text] = value
+    return value
 
 
 def split_header_values(line: str) -> list[str]:
@@ -86,6 +109,15 @@ class SipUri:
 
     @classmethod
     def parse(cls, text: str) -> SipUri:
+        cached = _URIS.get(text)
+        if cached is not None:
+            return cached
+        if cls is not SipUri:
+            return cls._parse(text)
+        return _remember(_URIS, text, cls._parse(text))
+
+    @classmethod
+    def _parse(cls, text: str) -> SipUri:
         text = text.strip()
         colon = text.find(":")
         if colon <= 0:
@@ -206,6 +238,13 @@ class NameAddr:
 
 
 def parse_name_addr(text: str) -> NameAddr:
+    cached = _NAME_ADDRS.get(text)
+    if cached is not None:
+        return cached
+    return _remember(_NAME_ADDRS, text, _parse_name_addr(text))
+
+
+def _parse_name_addr(text: str) -> NameAddr:
     text = text.strip()
     if not text:
         raise SipParseError("empty address")
@@ -266,6 +305,15 @@ class Via:
 
     @classmethod
     def parse(cls, text: str) -> Via:
+        cached = _VIAS.get(text)
+        if cached is not None:
+            return cached
+        if cls is not Via:
+            return cls._parse(text)
+        return _remember(_VIAS, text, cls._parse(text))
+
+    @classmethod
+    def _parse(cls, text: str) -> Via:
         # LWS is allowed around the slashes ("SIP / 2.0 / UDP", RFC 4475 §3.1.1.1).
         m = _VIA_RE.match(text)
         if m is None:
@@ -296,6 +344,15 @@ class CSeq:
 
     @classmethod
     def parse(cls, text: str) -> CSeq:
+        cached = _CSEQS.get(text)
+        if cached is not None:
+            return cached
+        if cls is not CSeq:
+            return cls._parse(text)
+        return _remember(_CSEQS, text, cls._parse(text))
+
+    @classmethod
+    def _parse(cls, text: str) -> CSeq:
         parts = text.split()
         if len(parts) != 2 or not (parts[0].isascii() and parts[0].isdigit()):
             raise SipParseError(f"bad CSeq {text!r}")

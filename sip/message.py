@@ -16,7 +16,7 @@ a message can never announce a body it does not carry.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sip.headers import CSeq, NameAddr, Via, parse_name_addr, split_header_values
@@ -73,8 +73,7 @@ MULTI_VALUE = frozenset(
 )
 
 
-def canonical_name(name: str) -> str:
-    """The long, conventionally capitalised form of a header name."""
+def _compute_canonical(name: str) -> str:
     low = name.lower()
     if len(low) == 1 and low in COMPACT_FORMS:
         return COMPACT_FORMS[low]
@@ -84,19 +83,75 @@ def canonical_name(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
-class Headers:
-    """Ordered, case-insensitive list of header fields."""
+# Exact name as written -> canonical name; seeded with every spelling the
+# code itself uses, grown (bounded) by whatever else is asked for.
+_CANON_CACHE: dict[str, str] = {}
+# Exact name -> the key Headers compares on (its canonical name lower-cased),
+# so that "Via", "v", "VIA" and "via" all find the same fields.
+_KEY_CACHE: dict[str, str] = {}
+_NAME_CACHE_LIMIT = 2048
 
-    __slots__ = ("_items",)
+
+def canonical_name(name: str) -> str:
+    """The long, conventionally capitalised form of a header name."""
+    known = _CANON_CACHE.get(name)
+    if known is not None:
+        return known
+    canonical = _compute_canonical(name)
+    if len(_CANON_CACHE) < _NAME_CACHE_LIMIT:
+        _CANON_CACHE[name] = canonical
+    return canonical
+
+
+def header_key(name: str) -> str:
+    """What :class:`Headers` compares names on: the canonical name, lower-cased."""
+    key = _KEY_CACHE.get(name)
+    if key is not None:
+        return key
+    key = canonical_name(name).lower()
+    if len(_KEY_CACHE) < _NAME_CACHE_LIMIT:
+        _KEY_CACHE[name] = key
+    return key
+
+
+for _name in (*_CANONICAL.values(), *_CANONICAL, *COMPACT_FORMS, *COMPACT_FORMS.values()):
+    header_key(_name)
+    header_key(_name.upper())
+del _name
+
+
+class Headers:
+    """Ordered, case-insensitive list of header fields.
+
+    ``_items`` holds the ``(canonical name, value)`` pairs in order and
+    ``_keys`` the matching comparison keys (:func:`header_key`), so that a
+    look-up is one C-level ``tuple.index``/``in`` over short strings.  Both
+    are tuples, not lists: a server keeps every message of a live
+    transaction (tens of thousands), and tuples of strings drop out of the
+    cyclic garbage collector's sight where lists would be walked on every
+    full collection.  Changes rebuild the tuples; messages have few fields.
+    """
+
+    __slots__ = ("_items", "_keys")
+
+    _items: tuple[tuple[str, str], ...]
+    _keys: tuple[str, ...]
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
-        self._items: list[tuple[str, str]] = [(canonical_name(n), v) for n, v in items]
+        self._items = tuple([(canonical_name(n), v) for n, v in items])
+        self._keys = tuple([header_key(n) for n, _ in self._items])
 
     @classmethod
-    def from_canonical(cls, items: list[tuple[str, str]]) -> Headers:
-        """Wrap ``items`` whose names are already canonical (the parser's fast path)."""
-        new = cls()
-        new._items = items
+    def from_canonical(
+        cls, items: Sequence[tuple[str, str]], keys: Sequence[str] | None = None
+    ) -> Headers:
+        """Wrap ``items`` whose names are already canonical (the parser's fast path).
+
+        ``keys``, when given, must be ``[header_key(name) for name, _ in items]``.
+        """
+        new = cls.__new__(cls)
+        new._items = tuple(items)
+        new._keys = tuple([header_key(n) for n, _ in items] if keys is None else keys)
         return new
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
@@ -108,32 +163,36 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        low = canonical_name(name).lower()
-        return any(n.lower() == low for n, _ in self._items)
+        return header_key(name) in self._keys
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Headers) and self._items == other._items
 
     def __repr__(self) -> str:
-        return f"Headers({self._items!r})"
+        return f"Headers({list(self._items)!r})"
 
     def copy(self) -> Headers:
-        new = Headers()
-        new._items = list(self._items)
+        new = Headers.__new__(Headers)
+        new._items = self._items
+        new._keys = self._keys
         return new
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
-        low = canonical_name(name).lower()
-        for n, v in self._items:
-            if n.lower() == low:
-                return v
-        return default
+        key = header_key(name)
+        keys = self._keys
+        if key not in keys:
+            return default
+        return self._items[keys.index(key)][1]
 
     def get_all(self, name: str) -> list[str]:
         """Every field line of ``name``, in order, not split at commas."""
-        low = canonical_name(name).lower()
-        return [v for n, v in self._items if n.lower() == low]
+        key = header_key(name)
+        keys = self._keys
+        count = keys.count(key)
+        if count <= 1:
+            return [self._items[keys.index(key)][1]] if count else []
+        return [it[1] for k, it in zip(keys, self._items, strict=True) if k == key]
 
     def values(self, name: str) -> list[str]:
         """Every value of a multi-value header, split at top-level commas."""
@@ -143,53 +202,67 @@ class Headers:
         return out
 
     def add(self, name: str, value: str) -> None:
-        self._items.append((canonical_name(name), value))
+        self._items += ((canonical_name(name), value),)
+        self._keys += (header_key(name),)
 
     def prepend(self, name: str, value: str) -> None:
         """Insert before the first field of the same name (or at the top)."""
-        cname = canonical_name(name)
-        low = cname.lower()
-        for i, (n, _) in enumerate(self._items):
-            if n.lower() == low:
-                self._items.insert(i, (cname, value))
-                return
-        self._items.insert(0, (cname, value))
+        key = header_key(name)
+        keys = self._keys
+        i = keys.index(key) if key in keys else 0
+        items = self._items
+        self._items = (*items[:i], (canonical_name(name), value), *items[i:])
+        self._keys = (*keys[:i], key, *keys[i:])
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of ``name`` by one field with ``value``."""
-        cname = canonical_name(name)
-        low = cname.lower()
-        for i, (n, _) in enumerate(self._items):
-            if n.lower() == low:
-                self._items[i] = (cname, value)
-                self._items[i + 1 :] = [it for it in self._items[i + 1 :] if it[0].lower() != low]
-                return
-        self._items.append((cname, value))
+        key = header_key(name)
+        keys = self._keys
+        item = (canonical_name(name), value)
+        if key not in keys:
+            self._items += (item,)
+            self._keys += (key,)
+            return
+        i = keys.index(key)
+        pairs = [(k, it) for k, it in zip(keys, self._items, strict=True) if k != key]
+        pairs.insert(i, (key, item))
+        self._keys = tuple([k for k, _ in pairs])
+        self._items = tuple([it for _, it in pairs])
 
     def remove(self, name: str) -> None:
-        low = canonical_name(name).lower()
-        self._items = [it for it in self._items if it[0].lower() != low]
+        key = header_key(name)
+        if key not in self._keys:
+            return
+        pairs = [(k, it) for k, it in zip(self._keys, self._items, strict=True) if k != key]
+        self._keys = tuple([k for k, _ in pairs])
+        self._items = tuple([it for _, it in pairs])
 
     def pop_first_value(self, name: str) -> str | None:
         """Remove and return the first value of a multi-value header (e.g. the top Via)."""
-        low = canonical_name(name).lower()
-        for i, (n, v) in enumerate(self._items):
-            if n.lower() == low:
-                parts = split_header_values(v)
-                if len(parts) <= 1:
-                    del self._items[i]
-                else:
-                    self._items[i] = (n, ", ".join(parts[1:]))
-                return parts[0] if parts else None
-        return None
+        key = header_key(name)
+        keys = self._keys
+        if key not in keys:
+            return None
+        i = keys.index(key)
+        items = self._items
+        n, v = items[i]
+        parts = split_header_values(v)
+        if len(parts) <= 1:
+            self._items = items[:i] + items[i + 1 :]
+            self._keys = keys[:i] + keys[i + 1 :]
+        else:
+            self._items = (*items[:i], (n, ", ".join(parts[1:])), *items[i + 1 :])
+        return parts[0] if parts else None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Message:
     headers: Headers = field(default_factory=Headers)
     body: bytes = b""
 
-    # -- common structured views (parsed on demand, never cached) --------
+    # -- common structured views ------------------------------------------
+    # Parsed on demand; sip.headers caches the parse of each distinct line,
+    # so repeated access costs a header look-up and a dict hit.
     @property
     def call_id(self) -> str:
         return self.headers.get("Call-ID") or ""
@@ -204,8 +277,11 @@ class Message:
 
     @property
     def top_via(self) -> Via:
-        first = self.headers.values("Via")
-        return Via.parse(first[0] if first else "")
+        line = self.headers.get("Via") or ""
+        if "," in line or '"' in line:
+            first = split_header_values(line)
+            line = first[0] if first else ""
+        return Via.parse(line.strip())
 
     @property
     def from_(self) -> NameAddr:
@@ -237,7 +313,7 @@ class Message:
         return self.encode()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Request(Message):
     method: str = ""
     uri: str = ""
@@ -250,7 +326,7 @@ class Request(Message):
         return f"<Request {self.method} {self.uri} call-id={self.call_id!r}>"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Response(Message):
     status: int = 200
     reason: str = "OK"
@@ -289,7 +365,7 @@ def reason_phrase(status: int) -> str:
 
 
 # RFC 3261 §8.2.6.2: headers a response copies from its request.
-_COPIED_TO_RESPONSE = ("Via", "From", "To", "Call-ID", "CSeq")
+_COPIED_TO_RESPONSE = frozenset(("Via", "From", "To", "Call-ID", "CSeq"))
 
 
 def make_response(
@@ -307,14 +383,19 @@ def make_response(
     and the request's To has none (§8.2.6.2).  Record-Route is copied for
     2xx/18x to dialog-creating requests (§12.1.1).
     """
-    out = Headers()
-    for name, value in request.headers:
+    items: list[tuple[str, str]] = []
+    keys: list[str] = []
+    copy_record_route = 100 < status < 300
+    for key, item in zip(request.headers._keys, request.headers._items, strict=True):
+        name = item[0]
         if name in _COPIED_TO_RESPONSE:
-            if name == "To" and to_tag and "tag=" not in value.lower():
-                value = f"{value};tag={to_tag}"
-            out.add(name, value)
-        elif name == "Record-Route" and 100 < status < 300:
-            out.add(name, value)
+            if name == "To" and to_tag and "tag=" not in item[1].lower():
+                item = (name, f"{item[1]};tag={to_tag}")
+        elif name != "Record-Route" or not copy_record_route:
+            continue
+        items.append(item)
+        keys.append(key)
+    out = Headers.from_canonical(items, keys)
     for name, value in headers:
         out.add(name, value)
     return Response(

@@ -33,7 +33,7 @@ from itertools import islice
 
 from sip.errors import SipParseError
 from sip.headers import CSeq, SipUri, Via, parse_name_addr, split_header_values
-from sip.message import Headers, Request, Response, canonical_name
+from sip.message import Headers, Request, Response, canonical_name, header_key
 
 __all__ = [
     "MAX_HEADERS",
@@ -62,9 +62,9 @@ _STRUCTURED = frozenset(("Via", "Contact", "Route", "Record-Route"))
 _CHECKED: dict[tuple[str, str], None] = {}
 _CHECKED_LIMIT = 4096
 
-# Raw header name as it arrived -> canonical name.  Bounded, so that a peer
+# Raw header name as it arrived -> (canonical name, Headers key).  Bounded, so that a peer
 # inventing names cannot grow it without limit.
-_NAME_CACHE: dict[str, str] = {}
+_NAME_CACHE: dict[str, tuple[str, str]] = {}
 _NAME_CACHE_LIMIT = 1024
 
 
@@ -205,7 +205,7 @@ def _parse_head(head: bytes) -> tuple[Request | Response, int | None]:
         sum(1 for line in lines if line[:1] not in (" ", "\t")) > MAX_HEADERS + 1
     ):
         raise SipParseError(f"more than {MAX_HEADERS} header fields")
-    items = _parse_fields(lines)
+    items, keys = _parse_fields(lines)
     first = dict(reversed(items))  # first occurrence of each name wins
     length = _content_length(items, first)
     start_line = lines[0]
@@ -213,17 +213,21 @@ def _parse_head(head: bytes) -> tuple[Request | Response, int | None]:
     if start_line[:4].upper() == "SIP/":
         status, reason = _parse_status_line(start_line)
         _check_fields(items, first, None)
-        message = Response(headers=Headers.from_canonical(items), status=status, reason=reason)
+        message = Response(
+            headers=Headers.from_canonical(items, keys), status=status, reason=reason
+        )
     else:
         method, uri = _parse_request_line(start_line)
         _check_fields(items, first, method)
-        message = Request(headers=Headers.from_canonical(items), method=method, uri=uri)
+        message = Request(headers=Headers.from_canonical(items, keys), method=method, uri=uri)
     return message, length
 
 
-def _parse_fields(lines: list[str]) -> list[tuple[str, str]]:
+def _parse_fields(lines: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
     items: list[tuple[str, str]] = []
+    keys: list[str] = []
     append = items.append
+    append_key = keys.append
     cached = _NAME_CACHE.get
     for line in islice(lines, 1, None):
         if line[:1] in _WSP:
@@ -239,19 +243,21 @@ def _parse_fields(lines: list[str]) -> list[tuple[str, str]]:
         raw, colon, value = line.partition(":")
         if not colon:
             raise SipParseError(f"header line without a colon: {line[:40]!r}")
-        append((cached(raw) or _canonical_checked(raw), value.strip(" \t")))
-    return items
+        name, key = cached(raw) or _canonical_checked(raw)
+        append((name, value.strip(" \t")))
+        append_key(key)
+    return items, keys
 
 
-def _canonical_checked(raw: str) -> str:
+def _canonical_checked(raw: str) -> tuple[str, str]:
     # RFC 3261 §7.3.1: header-name HCOLON, where HCOLON = *( SP / HTAB ) ":" SWS.
     name = raw.rstrip(" \t")
     if not _TOKEN_RE.fullmatch(name):
         raise SipParseError(f"bad header name {name!r}")
-    canonical = canonical_name(name)
+    found = (canonical_name(name), header_key(name))
     if len(_NAME_CACHE) < _NAME_CACHE_LIMIT:
-        _NAME_CACHE[raw] = canonical
-    return canonical
+        _NAME_CACHE[raw] = found
+    return found
 
 
 def _content_length(items: list[tuple[str, str]], first: dict[str, str]) -> int | None:
@@ -271,7 +277,23 @@ def _content_length(items: list[tuple[str, str]], first: dict[str, str]) -> int 
 # -- start lines -------------------------------------------------------------
 
 
+# Request lines already found good -> (method, uri): a B2BUA sees the same
+# few (INVITE to a service, ACK/BYE to its own Contact) over and over.
+_REQUEST_LINES: dict[str, tuple[str, str]] = {}
+
+
 def _parse_request_line(line: str) -> tuple[str, str]:
+    known = _REQUEST_LINES.get(line)
+    if known is not None:
+        return known
+    parsed = _check_request_line(line)
+    if len(_REQUEST_LINES) >= _CHECKED_LIMIT:
+        _REQUEST_LINES.clear()
+    _REQUEST_LINES[line] = parsed
+    return parsed
+
+
+def _check_request_line(line: str) -> tuple[str, str]:
     # RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF
     parts = line.split(" ")
     if len(parts) != 3 or not all(parts):

@@ -190,3 +190,47 @@ def test_header_helpers_raise_only_sip_parse_error(text: str) -> None:
             parse(text)
         except SipParseError:
             pass
+
+
+# -- §7.3.1 / §7.3.3 name matching with the cached keys -------------------------
+
+
+def test_unknown_names_match_whatever_their_case() -> None:
+    headers = Headers([("X-FOO", "1")])
+    headers.add("x-foo", "2")
+    assert "X-Foo" in headers
+    assert headers.get_all("x-FOO") == ["1", "2"]
+    headers.remove("X-foo")
+    assert "x-foo" not in headers
+    assert len(headers) == 0
+
+
+def test_compact_and_long_names_find_the_same_fields() -> None:
+    headers = Headers([("i", "abc"), ("VIA", "SIP/2.0/UDP a")])
+    assert headers.get("Call-ID") == "abc"
+    assert headers.get("v") == "SIP/2.0/UDP a"
+    assert list(headers) == [("Call-ID", "abc"), ("Via", "SIP/2.0/UDP a")]
+
+
+def test_set_prepend_and_pop_keep_order_and_lookups_consistent() -> None:
+    headers = Headers([("X-A", "1"), ("Via", "v1"), ("X-B", "2"), ("via", "v2")])
+    headers.prepend("v", "v0")
+    assert headers.values("Via") == ["v0", "v1", "v2"]
+    headers.set("Via", "only")
+    assert list(headers) == [("X-A", "1"), ("Via", "only"), ("X-B", "2")]
+    assert headers.pop_first_value("via") == "only"
+    assert "Via" not in headers
+    assert headers.get("x-b") == "2"
+    copy = headers.copy()
+    copy.add("X-C", "3")
+    assert "X-C" not in headers
+    assert copy.get("x-c") == "3"
+
+
+def test_parsed_views_are_cached_but_failures_are_not() -> None:
+    text = '"A" <sip:a@example.com>;tag=1'
+    assert parse_name_addr(text) is parse_name_addr(text)
+    assert Via.parse("SIP/2.0/UDP h;branch=z9hG4bKx").branch == "z9hG4bKx"
+    for _ in range(2):
+        with pytest.raises(SipParseError):
+            parse_name_addr("<sip:a@example.com")
