@@ -1,4 +1,4 @@
-"""The ``jono`` command line: ``jono serve CONFIG`` and ``jono check CONFIG``."""
+"""The ``jono`` command line: ``serve``, ``check``, ``reload`` and ``report``."""
 
 from __future__ import annotations
 
@@ -29,10 +29,17 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("config")
     reload = sub.add_parser("reload", help="make the running server re-read its dial plan")
     reload.add_argument("--pid-file", default="var/jono.pid")
+    sub.add_parser("report", add_help=False,
+                   help="per-queue service level, answered/abandoned, average wait")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        from acd.report import main as report_main
+
+        return report_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.command == "check":
         from acd.config import check_main

@@ -117,8 +117,9 @@ class JonoServer:
         return []
 
     async def start(self) -> None:
-        await self.ua.start(self.settings.host, self.settings.port)
+        # Queues and the HTTP API first: the first SIP request may need them.
         await self.queues.start()
+        await self.ua.start(self.settings.host, self.settings.port)
         restored = self.location.restore(time.time())
         log.info("restored %s registrations", restored)
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())

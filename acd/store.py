@@ -74,6 +74,23 @@ class CallRecord(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class QueueEventRow(Base):
+    """One step of the queue event log (S2): caller steps and agent state changes."""
+
+    __tablename__ = "queue_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # entered, answered, ..., agent_state
+    queue_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    call_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    wait: Mapped[float | None] = mapped_column(Float, nullable=True)
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = url.removeprefix("sqlite:///")
@@ -167,6 +184,10 @@ class Store:
     def add_cdr(self, **fields: Any) -> None:
         """Queue a call detail record (columns of :class:`CallRecord`)."""
         self.writer.insert(CallRecord.__tablename__, fields)
+
+    def add_queue_event(self, **fields: Any) -> None:
+        """Queue a queue event row (columns of :class:`QueueEventRow`)."""
+        self.writer.insert(QueueEventRow.__tablename__, fields)
 
     def cdrs(self) -> list[CallRecord]:
         with self.sessions() as session:

@@ -64,7 +64,7 @@ class ConnectResult:
     reason: str = ""
 
 
-@dataclass
+@dataclass(eq=False)  # identity: sessions live in sets
 class CallerSession:
     ua: UserAgent
     engine: MediaEngine

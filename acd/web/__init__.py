@@ -1,0 +1,1 @@
+"""The JSON HTTP API (Starlette, served by uvicorn on the server's loop)."""

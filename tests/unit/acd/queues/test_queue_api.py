@@ -1,0 +1,103 @@
+"""The JSON HTTP API against a real engine and a fake server (D1, S1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from acd.config import load
+from acd.queues.service import QueueService
+from acd.web.api import build_app
+
+PLAN = """
+server: {listen: "127.0.0.1:5060"}
+users:
+  bob: {extension: "1002", password: x, devices: [{kind: static, contact: "sip:b@127.0.0.1"}]}
+  carol: {extension: "1003", password: x, devices: [{kind: static, contact: "sip:c@127.0.0.1"}]}
+queues:
+  sales: {members: [bob, carol]}
+  tech: {members: [carol]}
+"""
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add_queue_event(self, **fields: Any) -> None:
+        self.rows.append(fields)
+
+
+class FakeServer:
+    def __init__(self, errors: list[str]) -> None:
+        self.store = FakeStore()
+        self.errors = errors
+
+    def reload(self) -> list[str]:
+        return self.errors
+
+
+def client(tmp_path: Path, errors: list[str] | None = None) -> tuple[httpx.AsyncClient, FakeServer]:
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN)
+    server = FakeServer(errors or [])
+    service = QueueService(server, http=False)  # type: ignore[arg-type]
+    service.configure(load(path, env={}))
+    transport = httpx.ASGITransport(app=build_app(service))
+    return httpx.AsyncClient(transport=transport, base_url="http://jono"), server
+
+
+async def test_supervisor_logs_an_agent_into_one_queue(tmp_path: Path) -> None:
+    http, server = client(tmp_path)
+    reply = await http.post("/api/agents/carol/state", json={"state": "ready", "queues": ["tech"]})
+    assert reply.status_code == 200
+    assert reply.json()["queues"] == ["tech"]
+    queues = {q["id"]: q for q in (await http.get("/api/queues")).json()}
+    assert queues["tech"]["agents"] == {"ready": ["carol"]}
+    assert queues["sales"]["agents"] == {}
+    assert [r["kind"] for r in server.store.rows] == ["agent_state"]
+
+
+async def test_pause_with_reason_then_ready_again(tmp_path: Path) -> None:
+    http, _ = client(tmp_path)
+    await http.post("/api/agents/bob/state", json={"state": "ready"})
+    paused = await http.post("/api/agents/bob/state", json={"state": "paused", "reason": "lunch"})
+    assert (paused.json()["state"], paused.json()["pause_reason"]) == ("paused", "lunch")
+    ready = await http.post("/api/agents/bob/state", json={"state": "ready"})
+    assert ready.json()["state"] == "ready"
+    out = await http.post("/api/agents/bob/state", json={"state": "logged_out"})
+    assert out.json()["state"] == "logged_out"
+
+
+async def test_bad_requests_get_400_and_unknown_names_404(tmp_path: Path) -> None:
+    http, _ = client(tmp_path)
+    assert (await http.post("/api/agents/bob/state", json={"state": "asleep"})).status_code == 400
+    assert (await http.post("/api/agents/bob/state", content=b"{")).status_code == 400
+    assert (
+        await http.post("/api/agents/bob/state", json={"state": "ready", "queues": ["tech"]})
+    ).status_code == 400  # bob is not a member of tech
+    assert (await http.get("/api/agents/zed/state")).status_code == 404
+    assert (await http.get("/api/queues/nope/callers")).status_code == 404
+    assert (await http.get("/api/queues/sales/callers")).json() == []
+
+
+async def test_reload_reports_errors_with_400(tmp_path: Path) -> None:
+    http, _ = client(tmp_path, errors=["plan.yaml:3: queues.sales.ring_time: -1"])
+    reply = await http.post("/api/reload")
+    assert reply.status_code == 400
+    assert reply.json()["errors"] == ["plan.yaml:3: queues.sales.ring_time: -1"]
+    ok, _ = client(tmp_path)
+    assert (await ok.post("/api/reload")).json() == {"ok": True, "errors": []}
+
+
+async def test_presence_busy_is_shown_and_can_be_cleared(tmp_path: Path) -> None:
+    http, _ = client(tmp_path)
+    await http.post("/api/agents/bob/state", json={"state": "ready"})
+    busy = await http.post("/api/agents/bob/state", json={"presence": "busy"})
+    assert (busy.json()["presence"], busy.json()["state"]) == ("busy", "ready")
+    back = await http.post("/api/agents/bob/state", json={"presence": "available"})
+    assert back.json()["presence"] == "available"
+    bad = await http.post("/api/agents/bob/state", json={"presence": "purple"})
+    assert bad.status_code == 400
