@@ -95,7 +95,7 @@ class FlowRunner:
     async def _to_menu(self, session: CallerSession, target: str, number: Any) -> Any:
         menu = self.dialplan.menus[target]
         if menu.collect is not None:
-            return await self._collect(session, menu.collect)
+            return await self._collect(session, menu.collect, menu.prompt)
         session.clear_digits()
         for attempt in range(menu.retries + 1):
             digit = await self._play_ref(session, menu.prompt, interruptible=True)
@@ -115,10 +115,13 @@ class FlowRunner:
                 await self._play_ref(session, menu.invalid_prompt or "invalid")
         return menu.final
 
-    async def _collect(self, session: CallerSession, collect: Any) -> Any:
+    async def _collect(self, session: CallerSession, collect: Any, menu_prompt: str) -> Any:
+        # N6: the caller must be answered to send digits (RFC 4733 needs the
+        # media path; INFO needs the dialog); without its own prompt the
+        # collection plays the menu's.
         session.clear_digits()
-        if collect.prompt:
-            await self._play_ref(session, collect.prompt, interruptible=True)
+        session.answer()
+        await self._play_ref(session, collect.prompt or menu_prompt, interruptible=True)
         digits = await session.collect(
             max_digits=collect.max_digits, timeout=collect.timeout,
             terminator=collect.terminator, inter_digit=collect.timeout,
