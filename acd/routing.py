@@ -125,13 +125,14 @@ class Router:
             if kind == "static" and device.contact:
                 targets.append((device.contact, target_of_uri(device.contact)))
             elif kind == "mobile" and device.number and device.trunk:
-                mobile = self.mobile_target(device.number, device.trunk)
+                mobile = self.via_trunk(device.number, device.trunk)
                 if mobile is not None:
                     targets.append(mobile)
         return targets
 
-    def mobile_target(self, number: str, trunk_name: str) -> tuple[str, Target] | None:
-        """D7: a mobile is rung through its trunk's outbound gateway."""
+    def via_trunk(self, number: str, trunk_name: str) -> tuple[str, Target] | None:
+        """The request URI and address for ``number`` out through a trunk's
+        gateway, normalised by its rules (P2); how mobiles are rung too (D7)."""
         trunk = self.dialplan.trunks.get(trunk_name)
         outbound = getattr(trunk, "outbound", None)
         if outbound is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from acd.flows.announcements import Announcements
 from acd.flows.session import CallerGone, CallerSession
-from acd.routing import Router, target_of_uri
+from acd.routing import Router
 from sip.legs import Credentials
 
 log = logging.getLogger("jono.flows")
@@ -171,12 +171,11 @@ class FlowRunner:
         """An external number through the first trunk with an outbound gateway (P2)."""
         for name, trunk in self.dialplan.trunks.items():
             out = trunk.outbound
-            if out is None:
+            routed = self.router.via_trunk(target, name)
+            if out is None or routed is None:
                 continue
-            gateway = out.gateway if str(out.gateway).startswith("sip") else f"sip:{out.gateway}"
-            gw = target_of_uri(gateway)
-            host = f"{gw.host}:{gw.port}"
-            dialled = trunk.normalise.normalise(target) if trunk.normalise else target
+            uri, gw = routed
+            dialled = uri[4:].split("@", 1)[0]
             credentials = (
                 Credentials(username=out.username, password=out.password or "")
                 if out.username else None
@@ -184,8 +183,8 @@ class FlowRunner:
             caller_id = out.caller_id or session.caller_number
             domain = out.from_domain or gw.host
             result = await session.connect(
-                [(f"sip:{dialled}@{host}", gw)], from_uri=f"sip:{caller_id}@{domain}",
-                to_uri=f"sip:{dialled}@{host}", credentials=credentials, ring_timeout=60,
+                [routed], from_uri=f"sip:{caller_id}@{domain}",
+                to_uri=uri, credentials=credentials, ring_timeout=60,
             )
             log.info("outbound via %s to %s: %s", name, dialled, result.status)
             if result.answered:

@@ -164,7 +164,7 @@ class AgentDevices:
             if conf.kind == "static" and conf.contact:
                 out.append((conf.contact, target_of_uri(conf.contact), device))
             elif conf.kind == "mobile" and conf.number and conf.trunk:
-                mobile = server.router.mobile_target(conf.number, conf.trunk)
+                mobile = server.router.via_trunk(conf.number, conf.trunk)
                 if mobile is not None:
                     out.append((mobile[0], mobile[1], device))
         return out
