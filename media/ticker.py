@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -19,6 +20,8 @@ from media.codecs import FRAME_SAMPLES, Codec, Pcm, create_codec
 log = logging.getLogger(__name__)
 
 TICK = 0.020
+STALL_WARN_S = 0.1  # a wake-up this late means callers heard a gap: say so
+STALL_LOG_EVERY_S = 10.0
 
 
 class TickStream(Protocol):
@@ -38,6 +41,10 @@ class Ticker:
         self.wakeups = 0
         self.skipped_ticks = 0
         self.on_lateness: Callable[[float], None] | None = None  # for benchmarks
+        self.recent_lateness: deque[float] = deque(maxlen=3000)  # the last minute
+        self.stalls = 0
+        self.worst_stall = 0.0
+        self._stall_logged_at = -STALL_LOG_EVERY_S
 
     def add(self, stream: TickStream) -> None:
         self._streams[id(stream)] = stream
@@ -86,6 +93,9 @@ class Ticker:
             self.wakeups += 1
             if self.on_lateness is not None:
                 self.on_lateness(now - deadline)
+            self.recent_lateness.append(now - deadline)
+            if now - deadline > STALL_WARN_S:
+                self._stalled(now, now - deadline)
             runs = 0
             while now >= deadline and runs < self.max_catchup:
                 self._tick_all()
@@ -97,6 +107,35 @@ class Ticker:
                 self.skipped_ticks += missed
                 deadline += missed * self.interval
             await asyncio.sleep(max(0.0, deadline - loop.time()))
+
+
+    def stats(self) -> dict[str, float]:
+        """Streams playing and how late the last minute's wake-ups ran (ms)."""
+        late = sorted(self.recent_lateness)
+
+        def pct(p: float) -> float:
+            return round(late[min(len(late) - 1, int(p / 100 * len(late)))] * 1000, 2)
+
+        return {
+            "streams": len(self._streams),
+            "late_p50_ms": pct(50) if late else 0.0,
+            "late_p99_ms": pct(99) if late else 0.0,
+            "late_max_ms": round(late[-1] * 1000, 2) if late else 0.0,
+            "stalls": self.stalls,
+            "skipped_ticks": self.skipped_ticks,
+        }
+
+    def _stalled(self, now: float, late: float) -> None:
+        """The event loop was blocked: count it and log at most every 10 s."""
+        self.stalls += 1
+        self.worst_stall = max(self.worst_stall, late)
+        if now - self._stall_logged_at >= STALL_LOG_EVERY_S:
+            self._stall_logged_at = now
+            log.warning(
+                "media ticker ran %.0f ms late (%d stalls so far, worst %.0f ms); "
+                "%d streams", late * 1000, self.stalls, self.worst_stall * 1000,
+                len(self._streams),
+            )
 
 
 def encode_frames(pcm: Pcm, codec: Codec) -> list[bytes]:

@@ -7,6 +7,7 @@ POST /api/agents/{id}/state       {"state": "ready"|"paused"|"logged_out",
                                    "reason": ..., "queues": [...]}
 GET  /api/events                  server-sent events: agent states, queue events
 POST /api/reload                  re-read the dial plan; 400 with the errors
+GET  /api/media                   media legs, playing streams, ticker lateness (last minute)
 """
 
 from __future__ import annotations
@@ -125,8 +126,13 @@ def build_app(service: QueueService) -> Starlette:
             return JSONResponse({"ok": False, "errors": errors}, status_code=400)
         return JSONResponse({"ok": True, "errors": []})
 
+    async def media(request: Request) -> Response:
+        engine = service.server.media
+        return JSONResponse({"legs": len(engine.legs), "ticker": engine.ticker.stats()})
+
     return Starlette(
         routes=[
+            Route("/api/media", media),
             Route("/api/queues", list_queues),
             Route("/api/queues/{queue_id}/callers", queue_callers),
             Route("/api/agents/{agent_id}/state", agent_state, methods=["GET", "POST"]),

@@ -115,3 +115,23 @@ async def test_a_failing_stream_is_removed_and_others_continue():
         await asyncio.sleep(0.002)
     await ticker.stop()
     assert good.count == 4
+
+
+async def test_a_blocked_loop_is_counted_logged_and_reported(caplog):
+    ticker = Ticker(interval=0.002)
+    ticker.add(Counter(10_000))
+    await asyncio.sleep(0.01)
+    with caplog.at_level("WARNING", logger="media.ticker"):
+        time.sleep(0.15)  # longer than STALL_WARN_S: callers would hear a gap
+        for _ in range(100):
+            if ticker.stalls:
+                break
+            await asyncio.sleep(0.002)
+    await asyncio.sleep(0.02)
+    stats = ticker.stats()
+    await ticker.stop()
+    assert ticker.stalls == 1
+    assert stats["late_max_ms"] >= 140
+    assert stats["late_p50_ms"] < 50
+    assert stats["streams"] == 1
+    assert "media ticker ran" in caplog.text

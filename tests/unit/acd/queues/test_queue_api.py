@@ -10,6 +10,7 @@ import httpx
 from acd.config import load
 from acd.queues.service import QueueService
 from acd.web.api import build_app
+from media.engine import MediaEngine
 
 PLAN = """
 server: {listen: "127.0.0.1:5060"}
@@ -34,6 +35,7 @@ class FakeServer:
     def __init__(self, errors: list[str]) -> None:
         self.store = FakeStore()
         self.errors = errors
+        self.media = MediaEngine("127.0.0.1", (40000, 40100))
 
     def reload(self) -> list[str]:
         return self.errors
@@ -101,3 +103,16 @@ async def test_presence_busy_is_shown_and_can_be_cleared(tmp_path: Path) -> None
     assert back.json()["presence"] == "available"
     bad = await http.post("/api/agents/bob/state", json={"presence": "purple"})
     assert bad.status_code == 400
+
+
+async def test_media_figures_show_streams_and_ticker_lateness(tmp_path: Path) -> None:
+    http, server = client(tmp_path)
+    server.media.ticker.recent_lateness.extend([0.001] * 98 + [0.004, 0.2])
+    reply = await http.get("/api/media")
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["legs"] == 0
+    assert body["ticker"]["streams"] == 0
+    assert body["ticker"]["late_p50_ms"] == 1.0
+    assert body["ticker"]["late_p99_ms"] == 200.0
+    assert body["ticker"]["late_max_ms"] == 200.0
