@@ -211,3 +211,22 @@ def answer_locally(leg: IncomingCall | OutgoingCall, media: MediaLeg, event: ReI
         leg.answer_reinvite(event, 488)
         return
     leg.answer_reinvite(event, 200, sdp)
+
+
+async def open_answering_leg(
+    engine: MediaEngine, incoming: IncomingCall
+) -> tuple[MediaLeg, bytes] | None:
+    """A media leg for a call Jono answers itself, and its SDP answer; None
+    when the offer has nothing in common with us (488 sent, RFC 3264 §6) or
+    the caller gave up while the leg was opening."""
+    leg = await engine.open_leg()
+    try:
+        answer = leg.local_sdp_answer(incoming.sdp or b"")
+    except SdpProblem:
+        incoming.reject(488)
+        await leg.close()
+        return None
+    if incoming.finalised:
+        await leg.close()
+        return None
+    return leg, answer

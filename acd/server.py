@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from acd.access import Access, Caller
-from acd.bridge import AnchoredBridge, Bridge, SdpProblem, answer_locally, give_up
+from acd.bridge import (
+    AnchoredBridge,
+    Bridge,
+    SdpProblem,
+    answer_locally,
+    give_up,
+    open_answering_leg,
+)
 from acd.config import ConfigError
 from acd.config import load as load_config
 from acd.flows.announcements import Announcements
@@ -218,16 +225,10 @@ class JonoServer:
         self._spawn(self._flow(incoming, caller, number, language))
 
     async def _flow(self, incoming: IncomingCall, caller: Caller, number: Any, language: str) -> None:
-        media = await self.media.open_leg()
-        try:
-            answer = media.local_sdp_answer(incoming.sdp or b"")
-        except SdpProblem:
-            incoming.reject(488)
-            await media.close()
+        opened = await open_answering_leg(self.media, incoming)
+        if opened is None:
             return
-        if incoming.finalised:
-            await media.close()
-            return
+        media, answer = opened
         caller_number = self.router.caller_number(incoming.request, caller)
         session = CallerSession(
             ua=self.ua, engine=self.media, prompts=self.prompts, incoming=incoming, media=media,
@@ -314,13 +315,10 @@ class JonoServer:
 
     async def _echo(self, incoming: IncomingCall, caller_id: str) -> None:
         """Number 600: answer and send the caller's own audio back through the engine."""
-        leg = await self.media.open_leg()
-        try:
-            answer = leg.local_sdp_answer(incoming.sdp or b"")
-        except SdpProblem:
-            incoming.reject(488)
-            await leg.close()
+        opened = await open_answering_leg(self.media, incoming)
+        if opened is None:
             return
+        leg, answer = opened
         started = utcnow()
 
         def ended(event: object) -> None:

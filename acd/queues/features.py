@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from acd.bridge import SdpProblem
+from acd.bridge import open_answering_leg
 from sip.leg_events import Cancelled, Ended, LegEvent
 from sip.legs import IncomingCall
 
@@ -72,13 +72,10 @@ class FeatureCodes:
 
     async def _confirm(self, incoming: IncomingCall, action: str) -> None:
         server = self.service.server
-        leg = await server.media.open_leg()
-        try:
-            answer = leg.local_sdp_answer(incoming.sdp or b"")
-        except SdpProblem:
-            incoming.reject(488)
-            await leg.close()
+        opened = await open_answering_leg(server.media, incoming)
+        if opened is None:
             return
+        leg, answer = opened
         done = asyncio.get_running_loop().create_future()
 
         def finish(_: object = None) -> None:
