@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
 import json
 import logging
 import os
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from acd import gc_pacing
 from acd.access import Access, Caller
 from acd.bridge import (
     AnchoredBridge,
@@ -397,10 +397,8 @@ async def serve(
     if pid_file:
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         Path(pid_file).write_text(f"{os.getpid()}\n")
-    # Everything allocated so far lives for the whole run: keep it out of the
-    # collector's way so a full collection never stalls the media ticker.
-    gc.collect()
-    gc.freeze()
+    # Full garbage collections are paced so they do not stall the media ticker.
+    pacing = gc_pacing.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -415,6 +413,7 @@ async def serve(
     try:
         await stop.wait()
     finally:
+        pacing.cancel()
         await server.close()
         if pid_file:
             Path(pid_file).unlink(missing_ok=True)

@@ -227,8 +227,11 @@ class RtpEndpoint:
         self.closed = True
         self.on_packet = None
         self.on_rtcp = None
-        self._rtp.close()
-        self._rtcp.close()
+        for transport in (self._rtp, self._rtcp):
+            protocol = transport.get_protocol()
+            if isinstance(protocol, _Protocol):
+                protocol.handler = _unset  # it pointed back at this endpoint
+            transport.close()
         if self._allocator is not None:
             self._allocator.release(self.port)
 

@@ -364,6 +364,10 @@ class MediaLeg:
         self._echo = False
         self.engine._forget(self)
         self.endpoint.close()
+        # Callbacks refer back to their owners (a caller session, a call):
+        # drop them so a closed call is freed by reference counting.
+        self.on_dtmf = None
+        self.on_dead = None
 
 
 class _DtmfSend:

@@ -47,6 +47,9 @@ def _ignore(event: LegEvent) -> None:
     pass
 
 
+_FINAL_EVENTS = (Ended, Failed, Cancelled)  # after these a leg reports nothing more
+
+
 class _Retransmitter:
     """RFC 3261 §13.3.1.4: the UAS core retransmits a 2xx until the ACK.
 
@@ -100,6 +103,14 @@ class _DialogLeg:
             self.listener(event)
         except Exception:
             log.exception("listener failed on %r", event)
+        if isinstance(event, _FINAL_EVENTS):
+            self._release_listener()
+
+    def _release_listener(self) -> None:
+        """Nothing more to report: drop the listener, which usually refers
+        back to this leg, so the call's objects die by reference counting
+        and never wait for (and lengthen) a full garbage collection."""
+        self.listener = _ignore
 
     @property
     def call_id(self) -> str:
@@ -193,6 +204,7 @@ class _DialogLeg:
             return
         request = self._send_in_dialog("BYE")
         self._finish()
+        self._release_listener()
         if request is not None:
             self.ua.send_request(request, self.flow, lambda r, why: None)
 
@@ -303,6 +315,8 @@ class IncomingCall(_DialogLeg):
         self.ended = True
         self._drop_cancel_listener()
         self._respond(status, reason, headers=headers)
+        if status != 487:  # a CANCEL still reports Cancelled after its 487
+            self._release_listener()
 
     def redirect(self, contacts: Sequence[str], status: int = 302) -> None:
         """3xx with the given Contact URIs (§8.3)."""

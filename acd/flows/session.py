@@ -136,6 +136,7 @@ class CallerSession:
                 self.on_end(self)
             except Exception:
                 log.exception("session end hook failed")
+            self.on_end = None
 
     # -- actions ----------------------------------------------------------
     def answer(self) -> None:
