@@ -185,6 +185,10 @@ class RtpReceiver(asyncio.DatagramProtocol):
         now = time.monotonic()
         if len(data) < 12 or self.connected:
             return
+        if 192 <= data[1] <= 223:
+            # RFC 5761 section 4: RTCP. Jono sends its reports to our RTP port + 1,
+            # which may be another caller's RTP socket (ports here are ephemeral).
+            return
         seq = struct.unpack_from("!H", data, 2)[0]
         if self.base_seq is None:
             self.base_seq = seq
