@@ -35,6 +35,7 @@ from acd.flows.session import CallerSession
 from acd.queues.service import QueueService
 from acd.routing import Route, Router
 from acd.store import SqlBindingStore, Store, utcnow
+from acd.trunk_registrations import TrunkRegistrations
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 from sip.dialog import new_tag
@@ -85,6 +86,7 @@ class JonoServer:
         self.clock = schedule_clock()
         self._nonce_secret = secrets.token_bytes(32)
         self.queues = QueueService(self)
+        self.registrations = TrunkRegistrations(self.ua)
         self._apply_dialplan(dialplan)
         self._expiry_task: asyncio.Task[None] | None = None
 
@@ -108,6 +110,7 @@ class JonoServer:
         self.dialplan, self.prompts, self.announcements = dialplan, prompts, announcements
         self.access, self.router, self.flows = access, router, flows
         self.queues.configure(dialplan)
+        self.registrations.configure(dialplan.trunks)
 
     def reload(self) -> list[str]:
         """Re-read the dial plan file; on errors keep the running plan and return them."""
@@ -129,12 +132,14 @@ class JonoServer:
         await self.ua.start(self.settings.host, self.settings.port)
         restored = self.location.restore(time.time())
         log.info("restored %s registrations", restored)
+        self.registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
 
     async def close(self) -> None:
         if self._expiry_task is not None:
             self._expiry_task.cancel()
         await self.queues.close()
+        self.registrations.stop()
         self.ua.close()
         await self.media.close()
         self.store.close()
@@ -184,6 +189,10 @@ class JonoServer:
             return
         caller_id = f"{caller.kind}:{caller.name}"
         dialled = _dialled(request)
+        if caller.kind == "trunk" and dialled == self.registrations.contact_user(caller.name):
+            # A registered trunk calls the Contact we registered; the number
+            # the caller dialled is in To.
+            dialled = _to_user(request) or dialled
         if dialled is not None and self.queues.feature_code(request, txn, source, caller, dialled):
             return
         if dialled is not None and not self.router.is_extension(dialled):
@@ -355,6 +364,13 @@ def _dialled(request: Request) -> str | None:
     try:
         return SipUri.parse(request.uri).user
     except SipError:
+        return None
+
+
+def _to_user(request: Request) -> str | None:
+    try:
+        return request.to.sip_uri.user
+    except Exception:
         return None
 
 

@@ -94,3 +94,68 @@ def test_outbound_call_answers_the_providers_digest_challenge(
     assert len(callee.sent(status=403)) == (0 if answered else 1), flow
     if answered:
         assert len(callee.received(method="BYE")) == 1, flow
+
+
+def _registering_trunk(registrar_port: int, password: str) -> dict[str, object]:
+    return {
+        "provider": {
+            "inbound_sources": ["127.0.0.1"],
+            "register": {
+                "registrar": f"127.0.0.1:{registrar_port}",
+                "username": "u",
+                "password": password,
+                "expires": 60,
+            },
+        }
+    }
+
+
+@pytest.mark.parametrize(("password", "registered"), [("p", True), ("wrong", False)])
+def test_trunk_registers_at_the_provider_and_refreshes_the_binding(
+    jono: StartJono, tmp_path: Path, password: str, registered: bool
+) -> None:
+    """P2, RFC 3261 section 10.2: REGISTER, the 401 answered with credentials,
+    the binding refreshed before the 2 s the registrar granted run out."""
+    with sipp_uas("dp_uas_registrar", workdir=tmp_path / "registrar") as registrar:
+        jono(dialplan_config(trunks=_registering_trunk(registrar.port, password)))
+        flow = registrar.wait_calls(1, timeout_s=8)
+
+    trace = flow.describe()
+    registers = flow.received(method="REGISTER")
+    assert registers and registers[0].header("authorization") is None, trace
+    assert "<sip:u@" in (registers[0].header("contact") or ""), trace
+    assert registers[0].header("expires") == "60", trace
+    if not registered:
+        assert len(registers) == 2 and len(flow.sent(status=403)) == 1, trace
+        return
+    assert len(registers) == 3, trace
+    for register in registers[1:]:
+        assert digest_matches(register.header("authorization") or "", "REGISTER", "u", "p"), trace
+    assert len({r.header("call-id") for r in registers}) == 1, trace  # section 10.2
+    cseqs = [int((r.header("cseq") or "0").split()[0]) for r in registers]
+    assert cseqs == sorted(set(cseqs)), trace
+    assert len(flow.sent(status=200)) == 2 and not flow.sent(status=403), trace
+
+
+def test_a_call_to_the_registered_contact_is_routed_by_its_to_number(
+    jono: StartJono, tmp_path: Path
+) -> None:
+    """Providers send calls for a registered trunk to the Contact Jono
+    registered (sip:u@...); the number the caller dialled is in To."""
+    scenario = tmp_path / "uac_to.xml"
+    source = Path(__file__).parent / "scenarios" / "dp_uac_call.xml"
+    text = source.read_text().replace("To: <sip:[service]@", "To: <sip:[to_number]@")
+    scenario.write_text(text)
+    with sipp_uas("uas_answer", workdir=tmp_path / "uas") as uas:
+        server = jono(dialplan_config(
+            uas_contact=uas.contact, numbers={DID: {"destination": "user:uas"}},
+            trunks=_registering_trunk(9, "p"),  # nobody listens there: not registered
+        ))  # fmt: skip
+        caller = run_sipp(
+            scenario, server.address, workdir=tmp_path / "uac", service="u",
+            keys={"caller": CALLER, "to_number": DID}, extra=["-d", "200"], timeout_s=8,
+        )  # fmt: skip
+        callee = uas.wait_calls(1)
+    flow = f"--- caller ---\n{caller.describe()}\n--- callee ---\n{callee.describe()}"
+    assert caller.ok, flow
+    assert len(callee.received(method="INVITE")) == 1, flow
