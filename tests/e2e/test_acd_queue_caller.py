@@ -89,14 +89,22 @@ def test_position_and_ewt_prompts_arrive_as_audio(jono: StartJono, tmp_path: Pat
         alice.hangup()
 
     recording = _at_8k(heard)
-    expected = ["you_are_caller_number", "num_2", "estimated_wait_is", "less_than_a_minute"]
+    # Each prompt that must be there, and a similar one that must not: the
+    # phone's jitter buffer may stretch a few frames when the machine is
+    # busy, so a prompt is recognised by matching better than its decoy.
+    expected = {
+        "you_are_caller_number": "you_are_next",
+        "num_2": "num_3",
+        "estimated_wait_is": "still_in_queue",
+        "less_than_a_minute": "one_minute",
+    }
     found = {name: best_match(recording, _at_8k(PROMPTS / f"{name}.wav")) for name in expected}
-    for name, (score, _) in found.items():
-        assert score > 0.8, (name, found)
+    for name, decoy in expected.items():
+        score = found[name][0]
+        wrong, _ = best_match(recording, _at_8k(PROMPTS / f"{decoy}.wav"))
+        assert score > 0.65 and score > wrong + 0.1, (name, score, decoy, wrong, found)
     offsets = [found[name][1] for name in expected]
     assert offsets == sorted(offsets), found
-    wrong, _ = best_match(recording, _at_8k(PROMPTS / "num_3.wav"))
-    assert wrong < found["num_2"][0], (wrong, found)
 
 
 def test_caller_overflows_to_a_user_after_max_wait(jono: StartJono, tmp_path: Path) -> None:
