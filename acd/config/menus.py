@@ -49,3 +49,8 @@ class Menu(Model):
     timeout_prompt: str | None = None
     final: Destination = Field(default=HANGUP, description="after the last retry")
     collect: CollectDigits | None = None
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}$")] | None = Field(
+        default=None,
+        description="the caller chose a language by coming here: system prompts from "
+        "here on are in it (en, fi, sv, or a language of your prompts directory; N7)",
+    )

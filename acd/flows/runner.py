@@ -94,6 +94,8 @@ class FlowRunner:
 
     async def _to_menu(self, session: CallerSession, target: str, number: Any) -> Any:
         menu = self.dialplan.menus[target]
+        if menu.language is not None:
+            session.language = menu.language  # the caller's choice holds from here on
         if menu.collect is not None:
             return await self._collect(session, menu.collect, menu.prompt)
         session.clear_digits()

@@ -47,6 +47,19 @@ def best_match(
     return float(score[at]), at
 
 
+def piecewise_match(
+    recording: npt.NDArray[np.float64], fragment: npt.NDArray[np.float64], piece_s: float = 0.25
+) -> float:
+    """Median of :func:`best_match` over the fragment's voiced 0.25 s pieces:
+    a phone's jitter buffer stretching a frame here and there spoils a whole
+    prompt's correlation but only the one piece it falls in."""
+    size = int(piece_s * 8000)
+    pieces = [fragment[i : i + size] for i in range(0, len(fragment) - size + 1, size)]
+    loud = max(float(np.abs(fragment).max()), 1e-9)
+    voiced = [piece for piece in pieces if float(np.abs(piece).max()) > 0.1 * loud]
+    return float(np.median([best_match(recording, piece)[0] for piece in voiced]))
+
+
 def _events(server_db: Path) -> list[tuple[str, str | None, float | None, int | None]]:
     with sqlite3.connect(server_db) as db:
         return list(

@@ -19,12 +19,14 @@ from peers.dialplan_helpers import cdr_details, dialplan_config, tone_prompt, to
 from peers.jono import JonoServer, StartJono
 from peers.pjsua_client import PjsuaPhone
 from peers.sipp import run_sipp, sipp_uas
+from test_acd_queue_caller import _at_8k, piecewise_match
 
 pytestmark = pytest.mark.e2e
 
 DID = "+35891234567"
 MENU_HZ, INVALID_HZ, TIMEOUT_HZ = 500.0, 1700.0, 2300.0
 TONES = [MENU_HZ, INVALID_HZ, TIMEOUT_HZ]
+SYSTEM_PROMPTS = Path(__file__).resolve().parents[2] / "prompts"
 
 
 def _menu_config(tmp_path: Path, uas_contact: str, **menu: Any) -> dict[str, Any]:
@@ -153,3 +155,20 @@ def test_collected_digits_reach_the_agent_and_the_call_record(
     ]
 
 
+
+
+def test_a_language_menu_switches_the_system_prompts(jono: StartJono, tmp_path: Path) -> None:
+    """N7: a caller who picks "svenska" hears the system prompts in Swedish
+    from then on (here "no input" after the Swedish menu's timeout)."""
+    config = _menu_config(tmp_path, "127.0.0.1:9", options={"2": "menu:svenska"})
+    config["menus"]["svenska"] = {
+        "prompt": "welcome", "language": "sv", "timeout": 0.5, "retries": 1, "final": "hangup",
+    }
+    server = jono(config)
+    heard = tmp_path / "heard.wav"
+    _caller_leg_until_hangup(server, tmp_path, ["2"], heard)
+
+    recording = _at_8k(heard)
+    swedish = piecewise_match(recording, _at_8k(SYSTEM_PROMPTS / "sv" / "no_input.wav"))
+    english = piecewise_match(recording, _at_8k(SYSTEM_PROMPTS / "en" / "no_input.wav"))
+    assert swedish > 0.8 and swedish > english + 0.2, (swedish, english)
