@@ -12,7 +12,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from acd.routing import Route, Router
 from acd.store import SqlBindingStore, Store, utcnow
 from acd.trunk_registrations import TrunkRegistrations
 from media.engine import MediaEngine
+from media.leg import MediaLeg
 from media.prompts import PromptLibrary
 from sip.dialog import new_tag
 from sip.errors import SipError
@@ -258,6 +259,7 @@ class JonoServer:
             disposition="answered" if session.answered_at else "abandoned",
             ended_by=session.ended_by,
             detail=json.dumps(session.variables) if session.variables else None,
+            media=media_json(caller=session.media, callee=session.peer_media),
         )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -285,6 +287,10 @@ class JonoServer:
                 call_id=incoming.call_id, caller=route.from_uri, callee=route.to_uri,
                 source=caller_id, started_at=started, answered_at=bridge.answered_at,
                 ended_at=utcnow(), status=status, disposition=disposition, ended_by=ended_by,
+                media=media_json(
+                    caller=getattr(bridge, "caller_media", None),
+                    callee=getattr(bridge, "callee_media", None),
+                ),
             )
 
         return done
@@ -338,6 +344,7 @@ class JonoServer:
                     callee="echo", source=caller_id, started_at=started, answered_at=started,
                     ended_at=utcnow(), status=200, disposition="answered",
                     ended_by="caller" if isinstance(event, Ended) else None,
+                    media=media_json(caller=leg),
                 )
             elif isinstance(event, ReInvite):
                 answer_locally(incoming, leg, event)
@@ -358,6 +365,12 @@ class JonoServer:
             callee=request.uri, source=source, started_at=now, ended_at=now,
             status=status, disposition=disposition,
         )
+
+
+def media_json(**legs: MediaLeg | None) -> str | None:
+    """The call record's ``media`` column: each leg's counters (S2)."""
+    figures = {name: asdict(leg.stats) for name, leg in legs.items() if leg is not None}
+    return json.dumps(figures) if figures else None
 
 
 def _dialled(request: Request) -> str | None:

@@ -25,7 +25,9 @@ from sqlalchemy import (
     create_engine,
     delete,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -72,6 +74,9 @@ class CallRecord(Base):
     disposition: Mapped[str] = mapped_column(String(32))  # answered, busy, no_answer, ...
     ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Per media leg (JSON): packets and bytes each way, packets lost and
+    # interarrival jitter (RFC 3550 A.3, A.8) as Jono received them.
+    media: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class QueueEventRow(Base):
@@ -98,7 +103,21 @@ def make_engine(url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
     Base.metadata.create_all(engine)
+    _add_new_columns(engine)
     return engine
+
+
+def _add_new_columns(engine: Engine) -> None:
+    """A store made by an older Jono lacks columns added since (all nullable):
+    add them, so upgrading keeps the records."""
+    tables = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in tables.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 class BackgroundWriter:
@@ -171,6 +190,11 @@ class BackgroundWriter:
         self.thread.join(timeout=10)
 
 
+_CDR_OPTIONAL: dict[str, Any] = {
+    c.name: None for c in CallRecord.__table__.columns if c.nullable and c.name != "id"
+}
+
+
 class Store:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -183,7 +207,8 @@ class Store:
 
     def add_cdr(self, **fields: Any) -> None:
         """Queue a call detail record (columns of :class:`CallRecord`)."""
-        self.writer.insert(CallRecord.__tablename__, fields)
+        # Rows of one batch are written by one executemany: same keys in each.
+        self.writer.insert(CallRecord.__tablename__, {**_CDR_OPTIONAL, **fields})
 
     def add_queue_event(self, **fields: Any) -> None:
         """Queue a queue event row (columns of :class:`QueueEventRow`)."""

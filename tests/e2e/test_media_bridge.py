@@ -7,8 +7,11 @@ between the legs, transcoding G.711 u-law <-> A-law when they differ.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from peers.audio import dominant_frequency, read_wav
@@ -65,6 +68,18 @@ def _assert_heard(tmp_path: Path, sent: str, heard: str, frequency: float) -> No
     assert score > 0.9, f"{heard} does not carry {sent}: correlation {score:.2f}"
 
 
+def _call_record_media(server: JonoServer, timeout_s: float = 5.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with sqlite3.connect(server.db_path) as db:
+            rows = db.execute("SELECT media FROM cdrs WHERE media IS NOT NULL").fetchall()
+        if rows:
+            figures: dict[str, Any] = json.loads(rows[-1][0])
+            return figures
+        time.sleep(0.1)
+    raise AssertionError("no call record with media figures")
+
+
 def test_phones_hear_each_other_through_the_anchored_bridge(
     jono: StartJono, tmp_path: Path
 ) -> None:
@@ -92,6 +107,13 @@ def test_phones_hear_each_other_through_the_anchored_bridge(
     assert offer_to_bob.sdp_audio_port != offer_by_alice.sdp_audio_port
     assert answer_to_alice.sdp_audio_port != answer_by_bob.sdp_audio_port
     assert offer_to_bob.sdp_address == answer_to_alice.sdp_address == server.host
+
+    # S2: the call record keeps each leg's RTP figures (RFC 3550 A.3 loss, A.8 jitter).
+    media = _call_record_media(server)
+    for leg in ("caller", "callee"):
+        figures = media[leg]
+        assert figures["packets_received"] > 50 and figures["packets_sent"] > 50, media
+        assert figures["packets_lost"] <= 5 and 0 <= figures["jitter_ms"] < 50, media
 
 
 def test_pcma_phone_talks_to_pcmu_phone(jono: StartJono, tmp_path: Path) -> None:
