@@ -146,7 +146,7 @@ class BackgroundWriter:
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is written."""
         done = threading.Event()
-        self.queue.put(("work", lambda s: done.set()))
+        self.queue.put(("flush", done))
         done.wait(timeout)
 
     def _run(self) -> None:
@@ -170,9 +170,12 @@ class BackgroundWriter:
             return
         inserts: dict[str, list[dict[str, Any]]] = {}
         works: list[Callable[[Session], None]] = []
+        flushed: list[threading.Event] = []
         for kind, payload in items:
             if kind == "insert":
                 inserts.setdefault(payload[0], []).append(payload[1])
+            elif kind == "flush":
+                flushed.append(payload)
             else:
                 works.append(payload)
         try:
@@ -183,6 +186,8 @@ class BackgroundWriter:
                     work(session)
         except Exception:
             log.exception("store write failed")
+        for done in flushed:  # after the commit: readers see the rows
+            done.set()
 
     def close(self) -> None:
         self._stop.set()
