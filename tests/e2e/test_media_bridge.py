@@ -21,7 +21,7 @@ from peers.rtp_probe import (
     CodecPhone,
     anchored,
     heard_segment,
-    matched_correlation,
+    piecewise_correlation,
     sdp_of,
     write_signature_tone,
 )
@@ -64,7 +64,7 @@ def _assert_heard(tmp_path: Path, sent: str, heard: str, frequency: float) -> No
     assert abs(dominant_frequency(tmp_path / heard) - frequency) < 20
     source, _ = read_wav(tmp_path / sent)
     received, _ = read_wav(tmp_path / heard)
-    score = matched_correlation(source, heard_segment(received))
+    score = piecewise_correlation(source, heard_segment(received))
     assert score > 0.9, f"{heard} does not carry {sent}: correlation {score:.2f}"
 
 

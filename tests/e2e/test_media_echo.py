@@ -16,7 +16,7 @@ from peers.pjsua_client import PjsuaPhone
 from peers.rtp_probe import (
     anchored,
     heard_segment,
-    matched_correlation,
+    piecewise_correlation,
     sdp_of,
     write_signature_tone,
 )
@@ -50,5 +50,5 @@ def test_echo_number_returns_the_callers_audio(jono: StartJono, tmp_path: Path) 
     assert abs(dominant_frequency(heard) - TONE) < 20
     source, _ = read_wav(sent)
     received, _ = read_wav(heard)
-    score = matched_correlation(source, heard_segment(received))
+    score = piecewise_correlation(source, heard_segment(received))
     assert score > 0.9, f"echo does not carry the caller's audio: correlation {score:.2f}"

@@ -259,6 +259,15 @@ def matched_correlation(reference: Samples, segment: Samples) -> float:
     return float(np.max(dots / norms)) if float(np.linalg.norm(seg)) > 0 else 0.0
 
 
+def piecewise_correlation(reference: Samples, segment: Samples, piece_s: float = 0.2) -> float:
+    """Median :func:`matched_correlation` of ``segment``'s 0.2 s pieces: a
+    phone's jitter buffer stretching a frame when the machine is busy spoils
+    one piece, not the whole segment."""
+    size = int(piece_s * RATE)
+    pieces = [segment[i : i + size] for i in range(0, len(segment) - size + 1, size)]
+    return float(np.median([matched_correlation(reference, piece) for piece in pieces]))
+
+
 # ---------------------------------------------------------------- pjsua2 SIP log
 
 _LOG_MSG = re.compile(
