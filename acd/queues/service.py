@@ -67,6 +67,7 @@ class QueueService:
         self.http: HttpServer | None = None
         self._want_http = http
         self._registered: dict[str, bool] = {}
+        self._phone_agents: set[str] = set()
         self._pending: deque[Decision] = deque()
         self._applying = False
         self._timer: asyncio.TimerHandle | None = None
@@ -83,6 +84,11 @@ class QueueService:
         """Apply a (new) dial plan: queues, members, agents' devices."""
         queues, agents = engine_config(dialplan)
         self.dialplan = dialplan
+        # Agents with a registered-phone device: the ones sync_registration watches.
+        self._phone_agents = {
+            name for name, agent in agents.items()
+            if any(d.id == REGISTERED for d in agent.devices)
+        }
         self.run(lambda now: self.engine.configure(queues, agents, now))
 
     async def start(self) -> None:
@@ -161,8 +167,7 @@ class QueueService:
 
     def sync_registration(self, agent_id: str, now: float | None = None) -> None:
         """Mirror whether the agent has a registered phone into the engine."""
-        user = self.dialplan.users.get(agent_id) if self.dialplan is not None else None
-        if user is None or not any(d.id == REGISTERED for d in _devices(self, agent_id)):
+        if agent_id not in self._phone_agents:
             return
         has = self.devices.has_registration(agent_id, now or self.now())
         if self._registered.get(agent_id) == has:
@@ -177,7 +182,7 @@ class QueueService:
         while True:
             try:
                 now = self.now()
-                for agent_id in list(self.dialplan.users if self.dialplan else ()):
+                for agent_id in list(self._phone_agents):
                     self.sync_registration(agent_id, now)
             except Exception:
                 log.exception("registration sync failed")
@@ -203,9 +208,9 @@ class QueueService:
     def _perform(self, d: Decision) -> None:
         if isinstance(d, Ring):
             call = self.calls.get(d.call_id)
-            offer = AgentOffer(self, d, call) if call is not None else None
-            if offer is None or call is None:
+            if call is None:
                 return
+            offer = AgentOffer(self, d, call)
             self.offers[d.offer_id] = offer
             offer.start()
         elif isinstance(d, CancelRing):
@@ -255,8 +260,3 @@ class QueueService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-
-def _devices(service: QueueService, agent_id: str) -> tuple[Any, ...]:
-    from acd.queues.mapping import agent_config
-
-    return agent_config(service.dialplan.users[agent_id]).devices
