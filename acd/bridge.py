@@ -53,6 +53,10 @@ class Bridge:
     def start(self) -> None:
         self.outbound.start()
 
+    def media_legs(self) -> dict[str, MediaLeg]:
+        """Jono's media legs of this call, by side (none: media passes through)."""
+        return {}
+
     def _finish(self, status: int, disposition: str, ended_by: str | None) -> None:
         if self.done:
             return
@@ -155,6 +159,9 @@ class AnchoredBridge(Bridge):
         self.callee_media = callee_media
         self.answer_sdp = answer_sdp
         caller_media.on_dead = callee_media.on_dead = self._dead
+
+    def media_legs(self) -> dict[str, MediaLeg]:
+        return {"caller": self.caller_media, "callee": self.callee_media}
 
     def _dead(self, leg: MediaLeg) -> None:
         log.info("no RTP on call %s; hanging up", self.inbound.call_id)

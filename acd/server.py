@@ -287,10 +287,7 @@ class JonoServer:
                 call_id=incoming.call_id, caller=route.from_uri, callee=route.to_uri,
                 source=caller_id, started_at=started, answered_at=bridge.answered_at,
                 ended_at=utcnow(), status=status, disposition=disposition, ended_by=ended_by,
-                media=media_json(
-                    caller=getattr(bridge, "caller_media", None),
-                    callee=getattr(bridge, "callee_media", None),
-                ),
+                media=media_json(**bridge.media_legs()),
             )
 
         return done
@@ -383,7 +380,7 @@ def _dialled(request: Request) -> str | None:
 def _to_user(request: Request) -> str | None:
     try:
         return request.to.sip_uri.user
-    except Exception:
+    except SipError:
         return None
 
 

@@ -91,11 +91,12 @@ class Ticker:
                 deadline = loop.time()
             now = loop.time()
             self.wakeups += 1
+            late = now - deadline
             if self.on_lateness is not None:
-                self.on_lateness(now - deadline)
-            self.recent_lateness.append(now - deadline)
-            if now - deadline > STALL_WARN_S:
-                self._stalled(now, now - deadline)
+                self.on_lateness(late)
+            self.recent_lateness.append(late)
+            if late > STALL_WARN_S:
+                self._stalled(now, late)
             runs = 0
             while now >= deadline and runs < self.max_catchup:
                 self._tick_all()
@@ -107,7 +108,6 @@ class Ticker:
                 self.skipped_ticks += missed
                 deadline += missed * self.interval
             await asyncio.sleep(max(0.0, deadline - loop.time()))
-
 
     def stats(self) -> dict[str, float]:
         """Streams playing and how late the last minute's wake-ups ran (ms)."""

@@ -12,6 +12,7 @@ half its lifetime); a refused or unanswered REGISTER is retried later.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 
@@ -51,6 +52,7 @@ class OutboundRegistration:
         self.on_change = on_change
         self.domain = SipUri.parse(registrar_uri).host
         self.aor = f"sip:{username}@{self.domain}"
+        self.contact = ua.contact(target.transport, username)
         self.call_id = new_call_id(ua.hostport())
         self.tag = new_tag()
         self.cseq = 0
@@ -84,7 +86,7 @@ class OutboundRegistration:
         h.add("To", f"<{self.aor}>")
         h.add("Call-ID", self.call_id)
         h.add("CSeq", f"{self.cseq} REGISTER")
-        h.add("Contact", self.ua.contact(self.target.transport, self.username))
+        h.add("Contact", self.contact)
         h.add("Expires", str(expires))
         if self._challenge is not None:
             value, name = self._challenge
@@ -98,15 +100,9 @@ class OutboundRegistration:
                 log.warning("registrar %s: cannot answer its challenge: %s", self.domain, err)
                 self._challenge = None
         request = Request(method="REGISTER", uri=self.registrar_uri, headers=h)
-        self.ua.send_request(request, self.target, self._make_handler(expires, fresh_challenge))
-
-    def _make_handler(
-        self, expires: int, answered_fresh: bool
-    ) -> Callable[[Response | None, str], None]:
-        def on_response(response: Response | None, why: str) -> None:
-            self._on_response(response, why, expires, answered_fresh)
-
-        return on_response
+        self.ua.send_request(request, self.target, functools.partial(
+            self._on_response, expires=expires, answered_fresh=fresh_challenge,
+        ))  # fmt: skip
 
     def _on_response(
         self, response: Response | None, why: str, expires: int, answered_fresh: bool
@@ -130,9 +126,10 @@ class OutboundRegistration:
             if expires == 0:
                 self._set(False, None)
                 return
-            granted = _granted(response, self.ua.contact(self.target.transport, self.username))
-            self._set(True, granted if granted is not None else expires)
-            self._schedule(max(MIN_REFRESH_S, (self.granted or expires) / 2))
+            granted = _granted(response, self.contact)
+            lifetime = granted if granted is not None else expires
+            self._set(True, lifetime)
+            self._schedule(max(MIN_REFRESH_S, (lifetime or expires) / 2))
             return
         self._failed(status, response.reason)
 

@@ -177,7 +177,6 @@ class FlowRunner:
             if out is None or routed is None:
                 continue
             uri, gw = routed
-            dialled = uri[4:].split("@", 1)[0]
             credentials = (
                 Credentials(username=out.username, password=out.password or "")
                 if out.username else None
@@ -188,7 +187,7 @@ class FlowRunner:
                 [routed], from_uri=f"sip:{caller_id}@{domain}",
                 to_uri=uri, credentials=credentials, ring_timeout=60,
             )
-            log.info("outbound via %s to %s: %s", name, dialled, result.status)
+            log.info("outbound via %s to %s: %s", name, uri, result.status)
             if result.answered:
                 await session.wait_end()
             elif not session.answered:
