@@ -33,7 +33,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import struct
 import subprocess
@@ -51,15 +50,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+# The sibling module: this directory is sys.path[0] when the script runs.
+from procstat import HOST, cpu_seconds, free_port, rss_bytes  # noqa: E402
+
 from sip.leg_events import Answered, Ended, Failed, LegEvent  # noqa: E402
 from sip.legs import OutgoingCall  # noqa: E402
 from sip.message import Request  # noqa: E402
 from sip.transport import Target  # noqa: E402
 from sip.ua import UserAgent  # noqa: E402
 
-HOST = "127.0.0.1"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PAGE = os.sysconf("SC_PAGE_SIZE")
 SILENCE = b"\xff" * 160  # PCMU
 
 UAS_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -134,28 +133,6 @@ def _pin(enabled: bool) -> None:
     PIN_JONO[:] = ["taskset", "-c", "0"]
     PIN_PEERS[:] = ["taskset", "-c", "1"]
     os.sched_setaffinity(0, {1})
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind((HOST, 0))
-            port = int(u.getsockname()[1])
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind((HOST, port))
-                except OSError:
-                    continue
-            return port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def rss_bytes(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,27 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from procstat import HOST, cpu_seconds, free_port  # sibling module (sys.path[0])
+
 ROOT = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind((HOST, 0))
-            port = u.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                try:
-                    t.bind((HOST, port))
-                except OSError:
-                    continue
-            return port
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 @dataclass
