@@ -70,7 +70,7 @@ def _reload(pid_file: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from acd import logs
     from acd.config import ConfigError, load
-    from acd.server import Settings, serve
+    from acd.server import CannotListen, Settings, serve
 
     logs.configure(args.log_format, args.log_level)
     try:
@@ -99,6 +99,9 @@ def _serve(args: argparse.Namespace) -> int:
         run(serve(dialplan, settings, config_path=args.config, pid_file=args.pid_file))
     except KeyboardInterrupt:
         pass
+    except CannotListen as err:
+        print(f"jono: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

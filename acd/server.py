@@ -412,12 +412,20 @@ def schedule_clock() -> Callable[[], datetime]:
     return lambda: datetime.now(UTC)
 
 
+class CannotListen(Exception):
+    """``jono serve`` could not open its SIP address."""
+
+
 async def serve(
     dialplan: Any, settings: Settings, config_path: str | None = None,
     pid_file: str | None = None,
 ) -> None:
     server = JonoServer(dialplan, settings, config_path)
-    await server.start()
+    try:
+        await server.start()
+    except OSError as err:  # the SIP address is taken or not ours
+        await server.close()
+        raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
     log.info("listening on udp+tcp %s:%s", settings.host, server.ua.port)
     print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
     if pid_file:

@@ -5,6 +5,7 @@ If one of these fails, the e2e failures against the server say nothing.
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from peers.audio import correlation, dominant_frequency, wav_correlation, write_tone
 from peers.baresip import Baresip
+from peers.jono import JonoServer, base_config
 from peers.pjsua_client import PjsuaPhone
 from peers.sipp import parse_message_log, parse_stat_csv, run_sipp, sipp_uas
 
@@ -208,3 +210,25 @@ def test_stat_parser_reads_the_last_row() -> None:
         "FailedCall(C)": "1",
         "Retransmissions(C)": "2",
     }
+
+
+def test_jono_is_restarted_on_fresh_ports_when_its_ports_were_taken(tmp_path: Path) -> None:
+    """Another process may bind a port between ``free_port`` and Jono's bind:
+    Jono says it cannot listen (the harness retries only on that message) or
+    logs that its HTTP API did not start, and the harness retries."""
+    taken_udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    taken_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with taken_udp, taken_tcp:
+        taken_udp.bind(("127.0.0.1", 0))
+        taken_tcp.bind(("127.0.0.1", 0))
+        sip_port, http_port = taken_udp.getsockname()[1], taken_tcp.getsockname()[1]
+        config = base_config()
+        config["server"]["http"] = f"127.0.0.1:{http_port}"
+        server = JonoServer(config, tmp_path / "jono", port=sip_port)
+        try:
+            server.start()
+            assert server.port != sip_port
+            assert server.config["server"]["http"] != f"127.0.0.1:{http_port}"
+            assert "HTTP API on" in server.log_text(), server.log_text()
+        finally:
+            server.stop()

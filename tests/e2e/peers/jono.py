@@ -28,6 +28,9 @@ class JonoStartError(RuntimeError):
     """The server did not come up; the message carries its log."""
 
 
+PORT_RACE_RETRIES = 3
+
+
 def options_request(host: str, port: int, local_port: int) -> bytes:
     """A minimal OPTIONS (RFC 3261 section 11.1) to probe that the server is up."""
     tag = uuid.uuid4().hex[:10]
@@ -98,8 +101,38 @@ class JonoServer:
         return f"sip:{user}@{self.host}:{self.port}{suffix}"
 
     def start(self) -> JonoServer:
+        """Start and wait for OPTIONS 200. A port picked by ``free_port`` can be
+        taken by another process before Jono binds it (phones and SIPp bind
+        ephemeral ports too): then Jono is restarted on fresh ports."""
         if not JONO_BIN.exists():
             raise JonoStartError(f"{JONO_BIN} not found: run `make test` (pip install -e .)")
+        for _ in range(PORT_RACE_RETRIES):
+            try:
+                self._start_once()
+            except JonoStartError:
+                if "jono: cannot listen on" not in self.log_text():
+                    raise
+                self._new_ports(sip=True)
+                continue
+            if "HTTP API not started" not in self.log_text():
+                return self
+            self.stop()
+            self._new_ports(sip=False)
+        return self._start_once()
+
+    def _new_ports(self, *, sip: bool) -> None:
+        if sip:
+            self.port = free_port()
+            self.config["server"]["listen"] = f"{self.host}:{self.port}"
+            self.command[self.command.index("--listen") + 1] = f"{self.host}:{self.port}"
+        if "http" in self.config["server"]:
+            self.config["server"]["http"] = f"{self.host}:{free_port()}"
+        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        if not self._log.closed:
+            self._log.close()
+        self._log = self.log_path.open("wb")  # the next attempt's log
+
+    def _start_once(self) -> None:
         self.proc = subprocess.Popen(
             self.command,
             stdout=self._log,
@@ -119,7 +152,7 @@ class JonoServer:
             if reply is not None:
                 answer = reply.split("\r\n", 1)[0]
                 if reply.startswith("SIP/2.0 200"):
-                    return self
+                    return
             time.sleep(0.1)
         self.stop()
         raise JonoStartError(
