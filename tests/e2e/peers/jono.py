@@ -75,6 +75,8 @@ class JonoServer:
         workdir.mkdir(parents=True, exist_ok=True)
         self.config = copy.deepcopy(config)
         self.config.setdefault("server", {})["listen"] = f"{self.host}:{self.port}"
+        # Never the default 8080: tests run side by side and would share it.
+        self.config["server"].setdefault("http", f"{self.host}:{free_port()}")
         self.config_path = workdir / "jono.yaml"
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         self.db_path = workdir / "jono.db"
@@ -118,15 +120,15 @@ class JonoServer:
                 return self
             self.stop()
             self._new_ports(sip=False)
-        return self._start_once()
+        self._start_once()
+        return self
 
     def _new_ports(self, *, sip: bool) -> None:
         if sip:
             self.port = free_port()
             self.config["server"]["listen"] = f"{self.host}:{self.port}"
             self.command[self.command.index("--listen") + 1] = f"{self.host}:{self.port}"
-        if "http" in self.config["server"]:
-            self.config["server"]["http"] = f"{self.host}:{free_port()}"
+        self.config["server"]["http"] = f"{self.host}:{free_port()}"
         self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         if not self._log.closed:
             self._log.close()
