@@ -69,6 +69,18 @@ def _ids(i: int) -> dict[str, str]:
     }
 
 
+def _callee_headers(ids: dict[str, str], branch: str, to: str, cseq: str) -> Headers:
+    """The first headers of every request Jono sends the callee of call ``ids``."""
+    h = Headers()
+    h.add("Via", f"SIP/2.0/UDP {JONO};rport;branch={branch}")
+    h.add("Max-Forwards", "70")
+    h.add("From", f"<sip:jono@{JONO}>;tag={ids['tag']}")
+    h.add("To", to)
+    h.add("Call-ID", ids["call_id"])
+    h.add("CSeq", cseq)
+    return h
+
+
 def caller_messages(i: int) -> tuple[bytes, bytes, bytes]:
     """INVITE, ACK and BYE as SIPp's uac sends them."""
     common = [
@@ -201,13 +213,7 @@ class B2bua:
         _uas = (request.contacts, request.from_, request.to, request.call_id,
                 request.cseq.number, request.headers.values("Record-Route"))
         # Outgoing INVITE (legs.OutgoingLeg._invite).
-        h = Headers()
-        h.add("Via", f"SIP/2.0/UDP {JONO};rport;branch={ids['branch']}")
-        h.add("Max-Forwards", "70")
-        h.add("From", f"<sip:jono@{JONO}>;tag={ids['tag']}")
-        h.add("To", "<sip:service@127.0.0.1:5062>")
-        h.add("Call-ID", ids["call_id"])
-        h.add("CSeq", "1 INVITE")
+        h = _callee_headers(ids, ids["branch"], "<sip:service@127.0.0.1:5062>", "1 INVITE")
         h.add("Contact", f"<sip:jono@{JONO}>")
         h.add("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS")
         h.add("Content-Type", "application/sdp")
@@ -221,13 +227,7 @@ class B2bua:
         ok = self.receive_response(r200, now)
         _uac = (out_invite.call_id, out_invite.from_.tag, ok.to.tag, out_invite.from_,
                 ok.to, ok.contacts, out_invite.cseq.number, ok.headers.values("Record-Route"))
-        ack = Headers()
-        ack.add("Via", f"SIP/2.0/UDP {JONO};rport;branch={ids['branch']}a")
-        ack.add("Max-Forwards", "70")
-        ack.add("From", f"<sip:jono@{JONO}>;tag={ids['tag']}")
-        ack.add("To", ok.headers.get("To") or "")
-        ack.add("Call-ID", ids["call_id"])
-        ack.add("CSeq", "1 ACK")
+        ack = _callee_headers(ids, ids["branch"] + "a", ok.headers.get("To") or "", "1 ACK")
         self.send(self.layer.send_stateless(
             Request(method="ACK", uri="sip:127.0.0.1:5062", headers=ack), CALLEE))
         self.respond(ist, request, 200, SDP, now)
@@ -235,13 +235,7 @@ class B2bua:
         self.receive_request(ack_in, now)
         bye = self.receive_request(bye_in, now)
         self.respond(bye.transaction, bye.request, 200, b"", now)
-        bh = Headers()
-        bh.add("Via", f"SIP/2.0/UDP {JONO};rport;branch={ids['bye_branch']}")
-        bh.add("Max-Forwards", "70")
-        bh.add("From", f"<sip:jono@{JONO}>;tag={ids['tag']}")
-        bh.add("To", ok.headers.get("To") or "")
-        bh.add("Call-ID", ids["call_id"])
-        bh.add("CSeq", "2 BYE")
+        bh = _callee_headers(ids, ids["bye_branch"], ok.headers.get("To") or "", "2 BYE")
         self.send_request(Request(method="BYE", uri="sip:127.0.0.1:5062", headers=bh), now)
         self.receive_response(ok_bye, now)
 

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from peers.jono import StartJono
-from peers.pjsua_client import PhoneError
+from peers.jono import JonoServer, StartJono
+from peers.pjsua_client import PhoneError, PjsuaPhone
 from test_acd_queue_basics import (
     acd_config,
     agent_state,
@@ -25,12 +25,25 @@ from test_acd_queue_basics import (
 pytestmark = pytest.mark.e2e
 
 
-def _no_call(p: object, seconds: float) -> bool:
+def _no_call(p: PjsuaPhone, seconds: float) -> bool:
     try:
-        p.wait_incoming(timeout=seconds)  # type: ignore[attr-defined]
+        p.wait_incoming(timeout=seconds)
     except PhoneError:
         return True
     return False
+
+
+def _call_reaches(
+    server: JonoServer, caller: PjsuaPhone, agent: PjsuaPhone, passed_over: PjsuaPhone
+) -> None:
+    """The caller dials the queue: ``agent`` rings and answers, ``passed_over`` never rings."""
+    agent.auto_answer(200)
+    caller.call(server.uri("5000"))
+    agent.wait_incoming()
+    agent.wait_state("CONFIRMED")
+    assert _no_call(passed_over, 0.5)
+    caller.hangup()
+    agent.wait_state("DISCONNECTED")
 
 
 def test_skill_level_1_agent_gets_the_call_first(jono: StartJono, tmp_path: Path) -> None:
@@ -42,13 +55,7 @@ def test_skill_level_1_agent_gets_the_call_first(jono: StartJono, tmp_path: Path
     ):
         set_state(server, "bob", "ready")
         set_state(server, "carol", "ready")
-        carol.auto_answer(200)
-        alice.call(server.uri("5000"))
-        carol.wait_incoming()
-        carol.wait_state("CONFIRMED")
-        assert _no_call(bob, 0.5)
-        alice.hangup()
-        carol.wait_state("DISCONNECTED")
+        _call_reaches(server, alice, agent=carol, passed_over=bob)
 
 
 def test_longest_idle_agent_gets_the_call(jono: StartJono, tmp_path: Path) -> None:
@@ -61,13 +68,7 @@ def test_longest_idle_agent_gets_the_call(jono: StartJono, tmp_path: Path) -> No
         set_state(server, "carol", "ready")  # idle longer than bob
         time.sleep(0.3)
         set_state(server, "bob", "ready")
-        carol.auto_answer(200)
-        alice.call(server.uri("5000"))
-        carol.wait_incoming()
-        carol.wait_state("CONFIRMED")
-        assert _no_call(bob, 0.5)
-        alice.hangup()
-        carol.wait_state("DISCONNECTED")
+        _call_reaches(server, alice, agent=carol, passed_over=bob)
 
 
 def test_sequential_order_moves_to_next_agent_after_ring_time(

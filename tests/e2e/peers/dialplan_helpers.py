@@ -28,7 +28,6 @@ import yaml
 
 from .audio import read_wav, write_tone
 from .jono import JonoServer, base_config
-from .ports import free_port
 
 RELOADED = "reloaded "
 REJECTED = "reload rejected"
@@ -55,8 +54,6 @@ def dialplan_config(
     """
     static = f"sip:{UAS_EXTENSION}@{uas_contact}" if uas_contact else None
     config = base_config(trunk=False, static_uas=static)
-    # Parallel servers must not fight over the default HTTP port 8080.
-    config["server"]["http"] = f"127.0.0.1:{free_port()}"
     if trunk_sources:
         config["trunks"] = {"provider": {"inbound_sources": list(trunk_sources)}}
     for key, value in sections.items():

@@ -40,7 +40,7 @@ class PjsuaPhone:
         self._ids = 0
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "peers.pjsua_phone",
+                *self._launcher(),
                 "--port", str(self.port),
                 "--rtp-port", str(self.rtp_port),
                 "--log", str(self.log_path),
@@ -53,6 +53,10 @@ class PjsuaPhone:
         self._reader = threading.Thread(target=self._read, name=f"{name}-reader", daemon=True)
         self._reader.start()
         self.wait_event("ready", timeout=10.0)
+
+    def _launcher(self) -> list[str]:
+        """The phone process's command line before the common options."""
+        return [sys.executable, "-m", "peers.pjsua_phone"]
 
     @property
     def contact(self) -> str:

@@ -21,7 +21,6 @@ import argparse
 import queue
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,9 +32,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .pjsua_client import E2E_DIR, Event, PjsuaPhone
-from .ports import LOOPBACK, free_port, free_port_block
-from .tools import require_pjsua2
+from .pjsua_client import PjsuaPhone
+from .ports import LOOPBACK, free_port_block
 
 Samples = npt.NDArray[np.float64]
 RATE = 8000
@@ -330,33 +328,11 @@ class CodecPhone(PjsuaPhone):
     """
 
     def __init__(self, workdir: Path, name: str, codecs: dict[str, int]) -> None:
-        # PjsuaPhone has no codec knob: this repeats its start-up with our launcher.
-        require_pjsua2()
-        self.name = name
-        self.port = free_port()
-        self.rtp_port = free_port_block(40)
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.log_path = workdir / f"{name}_pjsua.log"
-        self._stderr = (workdir / f"{name}_stderr.log").open("wb")
-        self._events: queue.Queue[Event] = queue.Queue()
-        self.history: list[Event] = []
-        self._ids = 0
-        spec = ",".join(f"{codec}={priority}" for codec, priority in codecs.items())
-        self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "peers.rtp_probe", "--codecs", spec,
-                "--port", str(self.port),
-                "--rtp-port", str(self.rtp_port),
-                "--log", str(self.log_path),
-            ],
-            cwd=E2E_DIR,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-        )  # fmt: skip
-        self._reader = threading.Thread(target=self._read, name=f"{name}-reader", daemon=True)
-        self._reader.start()
-        self.wait_event("ready", timeout=10.0)
+        self._codecs = ",".join(f"{codec}={priority}" for codec, priority in codecs.items())
+        super().__init__(workdir, name)
+
+    def _launcher(self) -> list[str]:
+        return [sys.executable, "-m", "peers.rtp_probe", "--codecs", self._codecs]
 
 
 def _run_codec_phone() -> None:
