@@ -8,7 +8,6 @@ other, a re-INVITE (hold/unhold) is relayed and its answer returned, INFO
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -174,9 +173,8 @@ class AnchoredBridge(Bridge):
             return
         super()._finish(status, disposition, ended_by)
         self.engine.unbridge(self.caller_media)
-        loop = asyncio.get_running_loop()
-        loop.create_task(self.caller_media.close())
-        loop.create_task(self.callee_media.close())
+        self.caller_media.close()
+        self.callee_media.close()
 
     def _from_inbound(self, event: LegEvent) -> None:
         if isinstance(event, ReInvite):
@@ -231,9 +229,9 @@ async def open_answering_leg(
         answer = leg.local_sdp_answer(incoming.sdp or b"")
     except SdpProblem:
         incoming.reject(488)
-        await leg.close()
+        leg.close()
         return None
     if incoming.finalised:
-        await leg.close()
+        leg.close()
         return None
     return leg, answer

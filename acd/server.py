@@ -309,13 +309,13 @@ class JonoServer:
         except SdpProblem as err:
             log.info("no common codec with caller %s: %s", incoming.call_id, err)
             incoming.reject(488)
-            await caller_media.close()
-            await callee_media.close()
+            caller_media.close()
+            callee_media.close()
             self._record(incoming.request, caller_id, 488, "failed")
             return
         if incoming.finalised:  # the caller gave up while we set up media
-            await caller_media.close()
-            await callee_media.close()
+            caller_media.close()
+            callee_media.close()
             return
         outgoing = self._outgoing(route, callee_media.make_offer())
         bridge = AnchoredBridge(
@@ -335,7 +335,7 @@ class JonoServer:
 
         def ended(event: object) -> None:
             if isinstance(event, Ended | Cancelled):
-                asyncio.get_running_loop().create_task(leg.close())
+                leg.close()
                 self.store.add_cdr(
                     call_id=incoming.call_id, caller=incoming.request.headers.get("From") or "",
                     callee="echo", source=caller_id, started_at=started, answered_at=started,
@@ -348,7 +348,7 @@ class JonoServer:
 
         def dead(_: object) -> None:
             incoming.hangup()
-            asyncio.get_running_loop().create_task(leg.close())
+            leg.close()
 
         incoming.listener = ended
         leg.on_dead = dead

@@ -5,7 +5,7 @@
     answer_sdp = leg.local_sdp_answer(offer_sdp)   # NoCommonCodec -> SIP 488
     leg.play([pcm1, pcm2], on_done=...)            # or leg.start_moh("default")
     engine.bridge(leg, other)
-    await leg.close(); await engine.close()
+    leg.close(); await engine.close()
 
 One ticker drives every playback and recording; one housekeeping task sends RTCP
 reports (RFC 3550 6.2: about every 5 s, randomised) and detects dead legs.
@@ -163,7 +163,7 @@ class MediaEngine:
 
     async def close(self) -> None:
         for leg in list(self._legs.values()):
-            await leg.close()
+            leg.close()
         if self._ticker is not None:
             await self._ticker.stop()
         task, self._housekeeper = self._housekeeper, None

@@ -353,7 +353,8 @@ class MediaLeg:
         )
         self.endpoint.send_rtcp(report)
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        """Release the ports and every callback; safe to call more than once."""
         if self.closed:
             return
         self.closed = True

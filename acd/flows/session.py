@@ -126,11 +126,10 @@ class CallerSession:
         self.gone.set()
         if self.peer is not None:
             self.peer.hangup()
-        loop = asyncio.get_running_loop()
         self.engine.unbridge(self.media)
-        loop.create_task(self.media.close())
+        self.media.close()
         if self.peer_media is not None:
-            loop.create_task(self.peer_media.close())
+            self.peer_media.close()
         if self.on_end is not None:
             try:
                 self.on_end(self)
@@ -352,7 +351,7 @@ class CallerSession:
             outcome = await self._wait(result)
         except CallerGone:
             outgoing.cancel()
-            asyncio.get_running_loop().create_task(peer_media.close())
+            peer_media.close()
             raise
         finally:
             if timer is not None:
@@ -360,7 +359,7 @@ class CallerSession:
         if not outcome.answered:
             if self.media.playback is not None and ringback:
                 self.media.stop_playback()
-            asyncio.get_running_loop().create_task(peer_media.close())
+            peer_media.close()
         return outcome
 
     async def wait_end(self) -> None:

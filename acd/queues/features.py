@@ -88,7 +88,7 @@ class FeatureCodes:
 
         incoming.listener = on_event
         if incoming.finalised:
-            await leg.close()
+            leg.close()
             return
         incoming.answer(answer)
         language = server.dialplan.server.language
@@ -103,4 +103,4 @@ class FeatureCodes:
         except TimeoutError:
             pass
         incoming.hangup()
-        await leg.close()
+        leg.close()

@@ -7,7 +7,6 @@ one wins (``offer_answered``) and cancels the others (``CancelRing``).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -62,7 +61,7 @@ class AgentOffer:
             return
         leg = await self.service.server.media.open_leg()
         if self.cancelled or self.call.session.gone.is_set():
-            await leg.close()
+            leg.close()
             return
         self.leg = leg
         self._device_of = {uri: device for uri, _, device in targets}
@@ -93,7 +92,7 @@ class AgentOffer:
     def _close_leg(self) -> None:
         if self.leg is not None and not self.bridged:
             leg, self.leg = self.leg, None
-            asyncio.get_running_loop().create_task(leg.close())
+            leg.close()
 
     def _on_event(self, event: LegEvent) -> None:
         outgoing = self.outgoing

@@ -135,7 +135,7 @@ async def test_legs_get_even_rtp_ports_from_the_range(engine):
     assert all(p % 2 == 0 and 31000 <= p < 33000 for p in ports)
     assert len(set(ports)) == 3
     for leg in legs:
-        await leg.close()
+        leg.close()
     assert engine.legs == []
 
 
@@ -467,9 +467,9 @@ async def test_stereo_recording_keeps_caller_left_and_prompt_right(engine, phone
 async def test_closing_a_bridged_leg_unbridges_its_peer(engine, phones):
     a, b = await engine.open_leg(), await engine.open_leg()
     engine.bridge(a, b)
-    await a.close()
+    a.close()
     assert b.peer is None and a.peer is None
-    await a.close()  # idempotent
+    a.close()  # idempotent
 
 
 async def test_reinvite_with_new_address_moves_media_and_hold_stops_sending(engine, phones):
