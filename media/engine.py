@@ -8,7 +8,8 @@
     leg.close(); await engine.close()
 
 One ticker drives every playback and recording; one housekeeping task sends RTCP
-reports (RFC 3550 6.2: about every 5 s, randomised) and detects dead legs.
+reports (RFC 3550 6.2: about every 5 s, randomised), detects dead legs and lets silent
+sources be re-latched (RtpEndpoint.sweep).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from media.codecs import Pcm
 from media.endpoint import PortAllocator, RtpEndpoint
-from media.leg import MediaLeg
+from media.leg import LegContext, MediaLeg
 from media.ticker import FrameCache, MohSource, Ticker
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class MediaEngine:
         relatch_after: float = 0.5,
         rtcp_interval: float = 5.0,
         check_interval: float | None = None,
+        fast_path: bool = True,
     ) -> None:
         self.host = host
         self.allocator = PortAllocator(*port_range)
@@ -49,24 +51,25 @@ class MediaEngine:
         self.relatch_after = relatch_after
         self.rtcp_interval = rtcp_interval
         self.check_interval = check_interval or min(1.0, dead_after / 4, rtcp_interval / 2)
+        # A silent source is re-latchable relatch_after after its last packet, give or
+        # take a quarter of that (the sweep's period).
+        self.sweep_interval = min(self.check_interval, relatch_after / 4)
         self.frame_cache = FrameCache()
         self._moh: dict[str, MohSource] = {}
         self._legs: dict[int, MediaLeg] = {}
-        self._ticker: Ticker | None = None
+        self.ticker = Ticker()
         self._housekeeper: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-        return self._loop
-
-    @property
-    def ticker(self) -> Ticker:
-        if self._ticker is None:
-            self._ticker = Ticker()
-        return self._ticker
+        self._context = LegContext(
+            host=host,
+            codecs=codecs,
+            rtcp_interval=rtcp_interval,
+            clock=time.monotonic,
+            ticker=self.ticker,
+            frame_cache=self.frame_cache,
+            moh=self.moh,
+            forget=self._forget,
+            fast_path=fast_path,
+        )
 
     @property
     def legs(self) -> list[MediaLeg]:
@@ -80,34 +83,20 @@ class MediaEngine:
         endpoint = await RtpEndpoint.open(
             self.host, self.allocator, relatch_after=self.relatch_after
         )
-        leg = MediaLeg(self, endpoint)
+        leg = MediaLeg(self._context, endpoint)
         self._legs[id(leg)] = leg
         return leg
 
-    def _forget(self, leg: MediaLeg) -> None:
+    def _forget(self, leg: object) -> None:
         self._legs.pop(id(leg), None)
 
     def bridge(self, a: MediaLeg, b: MediaLeg) -> None:
         """Relay audio and DTMF events between two legs (transcoding when their codecs
         differ). Stops playback and echo on both; each leg keeps its own SSRC/seq/ts."""
-        if a is b:
-            raise ValueError("cannot bridge a leg to itself")
-        for leg in (a, b):
-            if leg.peer is not None:
-                self.unbridge(leg)
-            leg.stop_playback()
-            leg.echo(False)
-        a.peer, b.peer = b, a
-        a._retranscode()
-        b._retranscode()
+        a.bridge_to(b)
 
     def unbridge(self, leg: MediaLeg) -> None:
-        peer = leg.peer
-        leg.peer = None
-        leg._retranscode()
-        if peer is not None and peer.peer is leg:
-            peer.peer = None
-            peer._retranscode()
+        leg.unbridge()
 
     # ---- music on hold ---------------------------------------------------------------
 
@@ -126,18 +115,31 @@ class MediaEngine:
 
     def _ensure_started(self) -> None:
         if self._housekeeper is None or self._housekeeper.done():
-            self._housekeeper = self.loop.create_task(self._housekeeping(), name="media-house")
+            self._housekeeper = asyncio.get_running_loop().create_task(
+                self._housekeeping(), name="media-house"
+            )
 
     async def _housekeeping(self) -> None:
+        next_check = time.monotonic() + self.check_interval
         while True:
-            await asyncio.sleep(self.check_interval)
+            await asyncio.sleep(self.sweep_interval)
+            now = time.monotonic()
             try:
-                self.check(self.loop.time(), time.time())
+                self.sweep(now)
+                if now >= next_check:
+                    next_check = now + self.check_interval
+                    self.check(now, time.time())
             except Exception:
                 log.exception("media housekeeping failed")
 
+    def sweep(self, now: float) -> None:
+        """Let sources that went silent be re-latched (RtpEndpoint.sweep)."""
+        for leg in self._legs.values():
+            leg.endpoint.sweep(now)
+
     def check(self, now: float, unix_time: float) -> None:
-        """Send due RTCP reports and report dead legs (called periodically)."""
+        """Send due RTCP reports and report dead legs (called periodically; `now` is
+        time.monotonic())."""
         for leg in list(self._legs.values()):
             if leg.codec is None:
                 continue
@@ -164,8 +166,7 @@ class MediaEngine:
     async def close(self) -> None:
         for leg in list(self._legs.values()):
             leg.close()
-        if self._ticker is not None:
-            await self._ticker.stop()
+        await self.ticker.stop()
         task, self._housekeeper = self._housekeeper, None
         if task is not None:
             task.cancel()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal, cast
+from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 
@@ -19,13 +20,11 @@ from media.bridge import StreamRewriter, Transcode, make_transcoder
 from media.codecs import FRAME_SAMPLES, Codec, Pcm, create_codec
 from media.dtmf import DtmfReceiver, EventPacket, event_packets
 from media.endpoint import RtpEndpoint
+from media.fastpath import RelayReader, SinkReader
+from media.recorder import Recorder
 from media.rtp import LegStats, ReceiveStats, RtpPacket, build_rtcp_report, pack_rtp
 from media.sdp import Answer, make_offer, negotiate, parse_answer
-from media.ticker import Playback, encode_frames
-
-if TYPE_CHECKING:
-    from media.engine import MediaEngine
-    from media.recorder import Recorder
+from media.ticker import FrameCache, MohSource, Playback, Ticker, encode_frames
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +32,25 @@ SENDING = ("sendrecv", "sendonly")
 COMFORT_NOISE_PT = 13  # RFC 3389: ignored
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegContext:
+    """What a leg needs from the engine that made it - and no more, so that the leg
+    does not import the engine. The engine builds one and hands it to every leg."""
+
+    host: str
+    codecs: tuple[str, ...]
+    rtcp_interval: float
+    clock: Callable[[], float]  # monotonic seconds (the dead-leg and RTCP timers)
+    ticker: Ticker
+    frame_cache: FrameCache
+    moh: Callable[[str], MohSource]  # KeyError for an unknown class
+    forget: Callable[[object], None]  # a closed leg leaves the engine's table
+    fast_path: bool = True  # False: every packet takes the general path (benchmarks)
+
+
 class MediaLeg:
-    def __init__(self, engine: MediaEngine, endpoint: RtpEndpoint) -> None:
-        self.engine = engine
+    def __init__(self, context: LegContext, endpoint: RtpEndpoint) -> None:
+        self.context = context
         self.endpoint = endpoint
         self.codec: Codec | None = None
         self.payload_type = -1
@@ -56,15 +71,17 @@ class MediaLeg:
         self._echo = False
         self._dtmf_out: _DtmfSend | None = None
         self._transcode: Transcode | None = None
+        self._reader: SinkReader | RelayReader | None = None
         self._session_id = random.getrandbits(62)
         self._sdp_version = 0
         self._offered: tuple[str, ...] = ()
-        self.opened_at = engine.loop.time()
+        self.opened_at = context.clock()
         self.dead_reported = False
-        self.next_rtcp = self.opened_at + engine.rtcp_interval * random.uniform(0.5, 1.5)
+        self.next_rtcp = self.opened_at + context.rtcp_interval * random.uniform(0.5, 1.5)
         self.closed = False
         endpoint.on_packet = self._on_packet
         endpoint.on_rtcp = self._on_rtcp
+        endpoint.on_route_change = self._paths_changed
 
     # ---- signalling ------------------------------------------------------------------
 
@@ -82,9 +99,9 @@ class MediaLeg:
         or SdpError (SIP 400/488)."""
         answer = negotiate(
             offer,
-            self.engine.host,
+            self.context.host,
             self.endpoint.port,
-            self.engine.codecs,
+            self.context.codecs,
             session_id=self._session_id,
             version=self._version(),
         )
@@ -93,11 +110,11 @@ class MediaLeg:
 
     def make_offer(self, direction: str = "sendrecv") -> bytes:
         """An offer for an outgoing leg (or a re-INVITE, e.g. direction='sendonly' for hold)."""
-        self._offered = self.engine.codecs
+        self._offered = self.context.codecs
         return make_offer(
-            self.engine.host,
+            self.context.host,
             self.endpoint.port,
-            self.engine.codecs,
+            self.context.codecs,
             direction=direction,
             session_id=self._session_id,
             version=self._version(),
@@ -105,7 +122,7 @@ class MediaLeg:
 
     def apply_answer(self, sdp: bytes) -> Answer:
         """Apply the remote answer to our offer. Raises NoCommonCodec/SdpError."""
-        answer = parse_answer(sdp, self._offered or self.engine.codecs)
+        answer = parse_answer(sdp, self._offered or self.context.codecs)
         self._apply(answer)
         return answer
 
@@ -117,12 +134,13 @@ class MediaLeg:
         self.direction = answer.direction
         self.negotiated = answer
         # Dead-leg detection counts from the latest offer/answer (e.g. a resume from hold).
-        self.opened_at = self.engine.loop.time()
+        self.opened_at = self.context.clock()
         self.dead_reported = False
         self.endpoint.set_remote(answer.remote_addr, answer.remote_rtcp_addr)
         if self.peer is not None:
             self._retranscode()
             self.peer._retranscode()
+        self._paths_changed()
 
     # ---- receive path ----------------------------------------------------------------
 
@@ -130,7 +148,7 @@ class MediaLeg:
         stats = self._stats
         stats.packets_received += 1
         stats.bytes_received += len(pkt.payload)
-        self.rx.update(pkt.sequence, pkt.timestamp, self.engine.loop.time())
+        self.rx.update(pkt.sequence, pkt.timestamp, self.endpoint.last_rx or self.context.clock())
         self.remote_ssrc = pkt.ssrc
         pt = pkt.payload_type
         if pt == self.payload_type:
@@ -222,6 +240,110 @@ class MediaLeg:
         dst = create_codec(self.codec.name)
         self._transcode = make_transcoder(src, dst)
 
+    # ---- bridging --------------------------------------------------------------------
+
+    def bridge_to(self, other: MediaLeg) -> None:
+        """Relay audio and DTMF events between this leg and `other` (transcoding when
+        their codecs differ). Stops playback and echo on both; each leg keeps its own
+        SSRC/seq/ts."""
+        if other is self:
+            raise ValueError("cannot bridge a leg to itself")
+        for leg in (self, other):
+            leg.unbridge()
+            leg.stop_playback()
+            leg.echo(False)
+        self.peer, other.peer = other, self
+        self._retranscode()
+        other._retranscode()
+        self._paths_changed()
+
+    def unbridge(self) -> None:
+        peer = self.peer
+        if peer is None:
+            return
+        self.peer = None
+        self._retranscode()
+        if peer.peer is self:
+            peer.peer = None
+            peer._retranscode()
+        self._update_path()
+        peer._update_path()
+
+    def _paths_changed(self) -> None:
+        """Something a receive path depends on changed: choose again for this leg and
+        for its peer (whose relay sends through this leg's socket and rewriter)."""
+        self._update_path()
+        if self.peer is not None:
+            self.peer._update_path()
+
+    def _update_path(self) -> None:
+        """Install the fast reader that fits this leg's state, or none (general path).
+        Sink: nothing consumes the leg's audio. Relay: the peer takes this leg's audio
+        in the same codec and nothing else owns the peer's output (media/fastpath.py)."""
+        endpoint = self.endpoint
+        if endpoint.closed:
+            return
+        reader: SinkReader | RelayReader | None = None
+        if (
+            self.context.fast_path
+            and self.codec is not None
+            and self.recorder is None
+            and not self._echo
+        ):
+            peer = self.peer
+            if (
+                peer is None
+                or peer.playback is not None
+                or peer._echo
+                or peer._dtmf_out is not None
+            ):
+                # No relay (general would drop the audio too): count it and drop it.
+                reader = SinkReader(
+                    endpoint, self._stats, self.rx, self.payload_type, self._remote_source
+                )
+            elif (
+                peer.codec is not None
+                and peer.codec.name == self.codec.name
+                and peer.recorder is None
+                and not peer._echo
+                and peer.direction in SENDING
+                and peer.endpoint.remote_addr is not None
+                and not peer.endpoint.closed
+            ):
+                reader = RelayReader(
+                    endpoint,
+                    self._stats,
+                    self.rx,
+                    self.payload_type,
+                    self._relayed_source,
+                    out=peer.out,
+                    out_payload_type=peer.payload_type,
+                    dst=peer.endpoint,
+                    dst_stats=peer._stats,
+                )
+        self._reader = reader
+        endpoint.set_fast_reader(reader.read if reader is not None else None)
+
+    @property
+    def receive_path(self) -> Literal["relay", "sink", "general"]:
+        """Which path this leg's received RTP takes now: the fast relay to the peer, the
+        fast sink (counted, not relayed), or the general path."""
+        if not self.endpoint.fast:
+            return "general"
+        return "relay" if isinstance(self._reader, RelayReader) else "sink"
+
+    def _remote_source(self) -> int | None:
+        return self.remote_ssrc
+
+    def _relayed_source(self) -> int | None:
+        """The SSRC whose packets the peer's rewriter is set up for (by the general
+        path, on the first packet of a source): the fast relay may handle those."""
+        peer = self.peer
+        source = peer.out.source if peer is not None else None
+        if isinstance(source, tuple) and source[0] == id(self) and source[1] == self.remote_ssrc:
+            return self.remote_ssrc
+        return None
+
     # ---- features --------------------------------------------------------------------
 
     def play(
@@ -242,7 +364,7 @@ class MediaLeg:
                 raise RuntimeError("play() before SDP negotiation: no codec yet")
             pcm = np.concatenate([np.asarray(p, dtype=np.int16).reshape(-1) for p in items])
             if cache_key is not None:
-                frames = self.engine.frame_cache.frames(cache_key, self.codec.name, pcm)
+                frames = self.context.frame_cache.frames(cache_key, self.codec.name, pcm)
             else:
                 frames = encode_frames(pcm, self.codec)
         else:
@@ -253,7 +375,7 @@ class MediaLeg:
         """Loop the shared music-on-hold class from its start; not interrupted by DTMF."""
         if self.codec is None:
             raise RuntimeError("start_moh() before SDP negotiation: no codec yet")
-        frames = self.engine.moh(class_name).frames(self.codec.name)
+        frames = self.context.moh(class_name).frames(self.codec.name)
         return self._start(Playback(frames, self.send_frame, None, interruptible=False, loop=True))
 
     def _start(self, playback: Playback) -> Playback:
@@ -264,13 +386,15 @@ class MediaLeg:
         def done(completed: bool) -> None:
             if self.playback is playback:
                 self.playback = None
-                self.engine.ticker.remove(playback)
+                self.context.ticker.remove(playback)
+                self._paths_changed()
             if user_done is not None:
                 user_done(completed)
 
         playback.on_done = done
         self.playback = playback
-        self.engine.ticker.add(playback)
+        self.context.ticker.add(playback)
+        self._paths_changed()
         return playback
 
     def stop_playback(self) -> None:
@@ -286,14 +410,20 @@ class MediaLeg:
         self._dtmf_out = _DtmfSend(
             self, event_packets(digit, duration_ms=duration_ms), duration_ms * 8
         )
-        self.engine.ticker.add(self._dtmf_out)
+        self.context.ticker.add(self._dtmf_out)
+        self._paths_changed()
         return True
+
+    def _dtmf_sent(self) -> None:
+        self._dtmf_out = None
+        self._paths_changed()
 
     def echo(self, enabled: bool = True) -> None:
         """Send the caller's own audio back (the echo test)."""
         if enabled:
             self.stop_playback()
         self._echo = enabled
+        self._paths_changed()
 
     def record(
         self,
@@ -304,20 +434,20 @@ class MediaLeg:
     ) -> Recorder:
         """Start recording to a WAV file: 'in' is what the phone sends us, 'out' what we
         send it, 'both' both (mixed, or stereo with in on the left)."""
-        from media.recorder import Recorder
-
         if self.codec is None:
             raise RuntimeError("record() before SDP negotiation: no codec yet")
         self.stop_recording()
-        self.recorder = Recorder(path, self.codec.name, which=which, stereo=stereo)
-        self.engine.ticker.add(self.recorder)
-        return self.recorder
+        recorder = self.recorder = Recorder(path, self.codec.name, which=which, stereo=stereo)
+        self.context.ticker.add(recorder)
+        self._paths_changed()
+        return recorder
 
     def stop_recording(self) -> None:
         recorder, self.recorder = self.recorder, None
         if recorder is not None:
-            self.engine.ticker.remove(recorder)
+            self.context.ticker.remove(recorder)
             recorder.close()
+            self._paths_changed()
 
     # ---- housekeeping ----------------------------------------------------------------
 
@@ -360,10 +490,9 @@ class MediaLeg:
         self.closed = True
         self.stop_playback()
         self.stop_recording()
-        if self.peer is not None:
-            self.engine.unbridge(self)
+        self.unbridge()
         self._echo = False
-        self.engine._forget(self)
+        self.context.forget(self)
         self.endpoint.close()
         # Callbacks refer back to their owners (a caller session, a call):
         # drop them so a closed call is freed by reference counting.
@@ -387,7 +516,7 @@ class _DtmfSend:
     def tick(self) -> bool:
         leg, out = self.leg, self.leg.out
         if leg.closed or leg.telephone_event_pt is None:
-            leg._dtmf_out = None
+            leg._dtmf_sent()
             return False
         if self.start_ts is None:
             self.start_ts = out.ts
@@ -400,5 +529,5 @@ class _DtmfSend:
         if self.index < len(self.packets):
             return True
         out.ts = (self.start_ts + self.duration) & 0xFFFFFFFF
-        leg._dtmf_out = None
+        leg._dtmf_sent()
         return False

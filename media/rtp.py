@@ -170,7 +170,7 @@ class ReceiveStats:
         "expected_prior",
         "received_prior",
         "jitter",
-        "_transit",
+        "transit",
         "_started",
     )
 
@@ -183,7 +183,7 @@ class ReceiveStats:
         self.expected_prior = 0
         self.received_prior = 0
         self.jitter = 0.0  # in timestamp units
-        self._transit: int | None = None
+        self.transit: int | None = None
         self._started = False
 
     def reset(self, seq: int) -> None:
@@ -193,7 +193,7 @@ class ReceiveStats:
         self.received = 0
         self.expected_prior = 0
         self.received_prior = 0
-        self._transit = None
+        self.transit = None
         self._started = True
 
     def update(self, seq: int, timestamp: int, arrival: float) -> None:
@@ -213,13 +213,15 @@ class ReceiveStats:
             # else: duplicate or reordered packet, counted as received below.
         self.received += 1
         # RFC 3550 A.8: D(i-1,i) = (Rj - Ri) - (Sj - Si); J += (|D| - J) / 16.
-        arrival_ts = int(arrival * self.clock_rate)
-        transit = (arrival_ts - timestamp) & 0xFFFFFFFF
-        if self._transit is not None:
-            d = abs(ts_diff(transit, self._transit))
+        transit = (int(arrival * self.clock_rate) - timestamp) & 0xFFFFFFFF
+        last = self.transit
+        if last is not None:
+            d = (transit - last) & 0xFFFFFFFF  # |ts_diff(transit, last)|
+            if d >= 0x80000000:
+                d = 0x100000000 - d
             if d < self.clock_rate * 10:  # ignore timestamp jumps of a new source
                 self.jitter += (d - self.jitter) / 16.0
-        self._transit = transit
+        self.transit = transit
 
     @property
     def extended_max(self) -> int:
