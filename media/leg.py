@@ -16,13 +16,13 @@ from typing import Literal, cast
 
 import numpy as np
 
-from media.bridge import StreamRewriter, Transcode, make_transcoder
+from media.bridge import LOCAL, StreamRewriter, Transcode, make_transcoder
 from media.codecs import FRAME_SAMPLES, Codec, Pcm, create_codec
 from media.dtmf import DtmfReceiver, EventPacket, event_packets
 from media.endpoint import RtpEndpoint
 from media.fastpath import RelayReader, SinkReader
 from media.recorder import Recorder
-from media.rtp import LegStats, ReceiveStats, RtpPacket, build_rtcp_report, pack_rtp
+from media.rtp import HEADER, LegStats, ReceiveStats, RtpPacket, build_rtcp_report, pack_rtp
 from media.sdp import Answer, make_offer, negotiate, parse_answer
 from media.ticker import FrameCache, MohSource, Playback, Ticker, encode_frames
 
@@ -56,6 +56,7 @@ class MediaLeg:
         self.payload_type = -1
         self.telephone_event_pt: int | None = None
         self.direction = "sendrecv"
+        self._sending = True
         self.negotiated: Answer | None = None
         self.out = StreamRewriter()
         self._stats = LegStats()
@@ -77,6 +78,7 @@ class MediaLeg:
         self._offered: tuple[str, ...] = ()
         self.opened_at = context.clock()
         self.dead_reported = False
+        self.watch_media = True  # False: someone else watches this leg's RTP (rtpengine)
         self.next_rtcp = self.opened_at + context.rtcp_interval * random.uniform(0.5, 1.5)
         self.closed = False
         endpoint.on_packet = self._on_packet
@@ -88,6 +90,12 @@ class MediaLeg:
     @property
     def local_port(self) -> int:
         return self.endpoint.port
+
+    @property
+    def _tick_key(self) -> int:
+        # The ticker slot: the same for all of this leg's streams (one cadence), and
+        # consecutive legs (ports two apart) in consecutive slots.
+        return self.endpoint.port // 2
 
     def _version(self) -> int:
         # RFC 4566 5.2: the version is increased for each new offer/answer of the session.
@@ -126,12 +134,24 @@ class MediaLeg:
         self._apply(answer)
         return answer
 
+    # The engine-neutral forms (media/api.py): with rtpengine these are ng round trips.
+
+    async def answer_offer(self, offer: bytes) -> bytes:
+        return self.local_sdp_answer(offer)
+
+    async def create_offer(self, direction: str = "sendrecv") -> bytes:
+        return self.make_offer(direction)
+
+    async def accept_answer(self, sdp: bytes) -> None:
+        self.apply_answer(sdp)
+
     def _apply(self, answer: Answer) -> None:
         if self.codec is None or self.codec.name != answer.codec:
             self.codec = create_codec(answer.codec)
         self.payload_type = answer.payload_type
         self.telephone_event_pt = answer.telephone_event_pt
         self.direction = answer.direction
+        self._sending = answer.direction in SENDING
         self.negotiated = answer
         # Dead-leg detection counts from the latest offer/answer (e.g. a resume from hold).
         self.opened_at = self.context.clock()
@@ -199,11 +219,28 @@ class MediaLeg:
                 self.recorder.sent(payload)
 
     def send_frame(self, payload: bytes) -> None:
-        """Send one locally generated 20 ms frame (already in this leg's codec)."""
+        """Send one locally generated 20 ms frame (already in this leg's codec). The
+        ticker calls this for every playing stream: StreamRewriter.next_local and _send
+        are inlined."""
         if self._dtmf_out is not None:
             return  # an outgoing telephone event owns the stream for now
-        seq, ts, marker = self.out.next_local(FRAME_SAMPLES)
-        self._send(self.payload_type, seq, ts, marker, payload)
+        out = self.out
+        seq, ts = out.seq, out.ts
+        second = self.payload_type
+        if out.source != LOCAL:
+            # RFC 3551 4.1: the marker bit on the first packet after a discontinuity.
+            out.source = LOCAL
+            second |= 0x80
+        out.seq = (seq + 1) & 0xFFFF
+        out.ts = (ts + FRAME_SAMPLES) & 0xFFFFFFFF
+        if not self._sending:
+            return
+        if self.endpoint.send(HEADER.pack(0x80, second, seq, ts, out.ssrc) + payload):
+            stats = self._stats
+            stats.packets_sent += 1
+            stats.bytes_sent += len(payload)
+            if self.recorder is not None:
+                self.recorder.sent(payload)
 
     def _relay_audio(self, source: MediaLeg, pkt: RtpPacket) -> None:
         if self.playback is not None or self._echo or self._dtmf_out is not None:
@@ -393,7 +430,7 @@ class MediaLeg:
 
         playback.on_done = done
         self.playback = playback
-        self.context.ticker.add(playback)
+        self.context.ticker.add(playback, self._tick_key)
         self._paths_changed()
         return playback
 
@@ -410,7 +447,7 @@ class MediaLeg:
         self._dtmf_out = _DtmfSend(
             self, event_packets(digit, duration_ms=duration_ms), duration_ms * 8
         )
-        self.context.ticker.add(self._dtmf_out)
+        self.context.ticker.add(self._dtmf_out, self._tick_key)
         self._paths_changed()
         return True
 
@@ -438,7 +475,7 @@ class MediaLeg:
             raise RuntimeError("record() before SDP negotiation: no codec yet")
         self.stop_recording()
         recorder = self.recorder = Recorder(path, self.codec.name, which=which, stereo=stereo)
-        self.context.ticker.add(recorder)
+        self.context.ticker.add(recorder, self._tick_key)
         self._paths_changed()
         return recorder
 
@@ -466,7 +503,7 @@ class MediaLeg:
         """Whether the peer is meant to send to us (our direction sendrecv or recvonly).
         A held stream (we sendonly or inactive, or c=0.0.0.0) is silent, not dead."""
         answer = self.negotiated
-        if answer is None or answer.remote_addr is None:
+        if answer is None or answer.remote_addr is None or not self.watch_media:
             return False
         return self.direction in ("sendrecv", "recvonly")
 

@@ -398,3 +398,30 @@ def parse_answer(answer: bytes, supported: tuple[str, ...] = ("PCMU", "PCMA", "G
                     ptime=_ptime(sdp, m),
                 )
     raise NoCommonCodec("answer has no accepted audio stream with a codec we offered")
+
+
+def audio_address(data: bytes) -> tuple[str, int] | None:
+    """Where the first audio stream of an SDP body is to be sent, or None (rejected,
+    or on hold with c=0.0.0.0). Raises SdpError."""
+    sdp = parse_sdp(data)
+    for m in sdp.media:
+        if m.media == "audio":
+            return _remote(sdp, m)[0]
+    return None
+
+
+def retarget(data: bytes, address: tuple[str, int]) -> bytes:
+    """The same SDP with its first audio stream moved to `address` (c= and m= port);
+    an a=rtcp line is dropped, so RTCP goes to port + 1 (RFC 3605 2.1 default)."""
+    sdp = parse_sdp(data)
+    for m in sdp.media:
+        if m.media == "audio":
+            m.port = address[1]
+            m.connection = address[0]
+            m.attributes = [a for a in m.attributes if a[0] != "rtcp"]
+            break
+    else:
+        raise SdpError("no audio stream to retarget")
+    if sdp.connection is not None:
+        sdp.connection = address[0]
+    return serialize_sdp(sdp)

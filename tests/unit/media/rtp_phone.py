@@ -28,6 +28,7 @@ class Phone(asyncio.DatagramProtocol):
 
     def __init__(self) -> None:
         self.received: list[RtpPacket] = []
+        self.sources: list[tuple[str, int]] = []
         self.transport: asyncio.DatagramTransport | None = None
         self._changed = asyncio.Event()
         self.ssrc = 0x5EED
@@ -50,7 +51,10 @@ class Phone(asyncio.DatagramProtocol):
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr) -> None:
+        if 192 <= data[1] <= 223:
+            return  # RFC 5761 4: RTCP (rtpengine sends reports to the RTP port + 1 too)
         self.received.append(parse_rtp(data))
+        self.sources.append(addr)
         self._changed.set()
 
     def offer(self, formats: str = "0 101", direction: str = "sendrecv") -> bytes:

@@ -135,3 +135,39 @@ async def test_a_blocked_loop_is_counted_logged_and_reported(caplog):
     assert stats["late_p50_ms"] < 50
     assert stats["streams"] == 1
     assert "media ticker ran" in caplog.text
+
+
+async def test_streams_are_spread_over_phases_and_each_is_ticked_once_per_interval():
+    ticker = Ticker(interval=0.02, phases=4)
+    ticked_at: dict[int, list[int]] = {}
+
+    class Stream:
+        def __init__(self, name: int) -> None:
+            self.name = name
+
+        def tick(self) -> bool:
+            ticked_at.setdefault(self.name, []).append(ticker.slot)
+            return True
+
+    streams = [Stream(n) for n in range(8)]
+    for n, stream in enumerate(streams):
+        ticker.add(stream, key=n)
+    await asyncio.sleep(0.25)
+    await ticker.stop()
+    slots = {name: set(seen) for name, seen in ticked_at.items()}
+    assert all(len(s) == 1 for s in slots.values())  # always in the same slot
+    assert len({next(iter(slots[n])) for n in range(4)}) == 4  # keys 0-3: four slots
+    assert all(slots[n] == slots[n + 4] for n in range(4))  # key 4 shares key 0's slot
+    counts = [len(seen) for seen in ticked_at.values()]
+    assert max(counts) - min(counts) <= 1  # each once per interval, whatever its slot
+
+
+async def test_a_stream_added_again_with_the_same_key_keeps_its_slot():
+    ticker = Ticker(interval=0.02, phases=4)
+    a, b = Counter(1000), Counter(1000)
+    ticker.add(a, key=6)
+    ticker.add(b, key=6)
+    assert ticker._slot_of[id(a)] == ticker._slot_of[id(b)] == 2
+    ticker.remove(a)
+    assert a not in ticker and b in ticker and len(ticker) == 1
+    await ticker.stop()
