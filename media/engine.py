@@ -43,6 +43,7 @@ class MediaEngine:
         rtcp_interval: float = 5.0,
         check_interval: float | None = None,
         fast_path: bool = True,
+        ticker_phases: int = 4,
     ) -> None:
         self.host = host
         self.allocator = PortAllocator(*port_range)
@@ -57,7 +58,7 @@ class MediaEngine:
         self.frame_cache = FrameCache()
         self._moh: dict[str, MohSource] = {}
         self._legs: dict[int, MediaLeg] = {}
-        self.ticker = Ticker()
+        self.ticker = Ticker(phases=ticker_phases)
         self._housekeeper: asyncio.Task[None] | None = None
         self._context = LegContext(
             host=host,

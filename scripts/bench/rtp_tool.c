@@ -10,6 +10,14 @@
  * Prints "RESULT sent=.. received=.. lost=.. p50_us=.. p99_us=.. max_us=..".
  *
  * Phone A of each call sends PCMU (PT 0); phone B sends PT_OF_B_PHONES (default 0).
+ *
+ * Sink mode (scripts/bench/playback.py): "rtp_tool sink SECONDS" binds one socket,
+ * prints "PORT p", and receives the RTP of many streams (told apart by source port)
+ * for SECONDS after the first packet. Lateness of a packet: its arrival minus 20 ms
+ * times its (extended) sequence number, minus the smallest such offset of its stream:
+ * how much later than the stream's best pace it arrived. Prints
+ * "RESULT received=.. streams=.. late_p50_us=.. late_p99_us=.. late_max_us=..
+ *  gaps=.." (gaps: sequence jumps, i.e. frames never sent or lost).
  * Build: gcc -O2 -o rtp_tool rtp_tool.c
  */
 #define _GNU_SOURCE
@@ -22,6 +30,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +45,68 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static int sink(double seconds) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int buf = 1 << 24;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) { perror("bind"); return 1; }
+    socklen_t alen = sizeof a;
+    getsockname(fd, (struct sockaddr *)&a, &alen);
+    printf("PORT %d\n", ntohs(a.sin_port));
+    fflush(stdout);
+    size_t cap = 1 << 24, n = 0;
+    int64_t *offset = malloc(cap * sizeof(int64_t));
+    uint16_t *stream_of = malloc(cap * sizeof(uint16_t));
+    static int index_of[65536];
+    static uint16_t last_seq[65536];
+    static int64_t ext_seq[65536], best[65536];
+    memset(index_of, -1, sizeof index_of);
+    int streams = 0;
+    long gaps = 0, received = 0;
+    unsigned char rbuf[2048];
+    int64_t end = 0;
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t flen = sizeof from;
+        ssize_t r = recvfrom(fd, rbuf, sizeof rbuf, 0, (struct sockaddr *)&from, &flen);
+        int64_t t = now_ns();
+        if (end && t >= end) break;
+        if (r < 12 || (rbuf[1] >= 192 && rbuf[1] <= 223)) continue; /* timeout or RTCP */
+        if (!end) end = t + (int64_t)(seconds * 1e9);
+        int port = ntohs(from.sin_port);
+        uint16_t seq = (uint16_t)((rbuf[2] << 8) | rbuf[3]);
+        if (index_of[port] < 0) {
+            index_of[port] = streams++;
+            ext_seq[port] = 0;
+            best[port] = INT64_MAX;
+        } else {
+            uint16_t step = (uint16_t)(seq - last_seq[port]);
+            if (step >= 32768) continue; /* reordered or duplicate */
+            if (step > 1) gaps += step - 1;
+            ext_seq[port] += step;
+        }
+        last_seq[port] = seq;
+        received++;
+        int64_t off = t - ext_seq[port] * 20000000LL;
+        if (off < best[port]) best[port] = off;
+        if (n < cap) { offset[n] = off; stream_of[n] = (uint16_t)port; n++; }
+    }
+    for (size_t i = 0; i < n; i++) offset[i] -= best[stream_of[i]];
+    qsort(offset, n, sizeof(int64_t), cmp_i64);
+    printf("RESULT received=%ld streams=%d late_p50_us=%ld late_p99_us=%ld late_max_us=%ld gaps=%ld\n",
+           received, streams, (long)(n ? offset[n / 2] / 1000 : -1),
+           (long)(n ? offset[(size_t)(n * 0.99)] / 1000 : -1), (long)(n ? offset[n - 1] / 1000 : -1),
+           gaps);
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "sink") == 0) return sink(atof(argv[2]));
     if (argc < 3) {
         fprintf(stderr, "usage: %s NCALLS DURATION_S [PT_OF_B_PHONES]\n", argv[0]);
         return 2;
