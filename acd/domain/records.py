@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from acd.domain.agent_state import AgentState
 from acd.domain.config import AgentConfig, QueueConfig
 from acd.domain.timers import Timer
-from acd.domain.work import CallKind, WorkItem
 from acd.domain.waiting import WaitKey
+from acd.domain.work import CallKind, WorkItem
 
 
 @dataclass(slots=True, eq=False)
