@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime
 
 
 def _hostport(text: str) -> tuple[str, int]:
@@ -12,6 +13,16 @@ def _hostport(text: str) -> tuple[str, int]:
     if not host or not port.isdigit():
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
+
+
+def _iso_time(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO time like 2026-12-24T10:00+02:00, got {text!r}") from None
+    if when.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the UTC offset, e.g. +02:00")
+    return when
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="INFO")
     serve.add_argument("--pid-file", default="var/jono.pid",
                        help="where to write the process id (for jono reload)")
+    serve.add_argument("--schedule-time", type=_iso_time, metavar="ISO",
+                       help="evaluate schedules at this fixed time, e.g. 2026-12-24T10:00+02:00 "
+                       "(try a plan's opening hours, holidays and DST switches)")
     check = sub.add_parser("check", help="validate a dial plan and report every error")
     check.add_argument("config")
     reload = sub.add_parser("reload", help="make the running server re-read its dial plan")
@@ -69,8 +83,8 @@ def _reload(pid_file: str) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from acd import logs
+    from acd.bootstrap import CannotListen, Settings, serve
     from acd.config import ConfigError, load
-    from acd.server import CannotListen, Settings, serve
 
     logs.configure(args.log_format, args.log_level)
     try:
@@ -87,6 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
         realm=server.realm,
         public_host=server.public_host,
         rtp_ports=server.rtp_port_range,
+        schedule_time=args.schedule_time,
     )
     run = asyncio.run
     try:

@@ -25,7 +25,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # Revisions a store without ``alembic_version`` can be at, newest first:
 # (revision, a column that only stores at that revision or later have).
-_UNVERSIONED = (("0002", ("cdrs", "media")), ("0001", ("cdrs", "call_id")))
+_UNVERSIONED = (("0002", ("cdrs", "media")), ("0001", ("cdrs", "call_id")))  # before Alembic
 
 
 def make_engine(url: str, *, migrate: bool = True) -> Engine:

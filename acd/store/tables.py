@@ -47,7 +47,9 @@ class CallRecord(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     status: Mapped[int] = mapped_column(Integer)
     disposition: Mapped[str] = mapped_column(String(32))  # answered, busy, no_answer, ...
-    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # caller, callee, ...
+    # Why it ended: bye, cancel, no ACK, media timeout, rejected, ...
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Per media leg (JSON): packets and bytes each way, packets lost and
     # interarrival jitter (RFC 3550 A.3, A.8) as Jono received them.

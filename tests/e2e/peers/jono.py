@@ -29,6 +29,8 @@ class JonoStartError(RuntimeError):
 
 
 PORT_RACE_RETRIES = 3
+# Set (by dialplan_helpers.pin_clock) to start servers with --schedule-time.
+SCHEDULE_TIME_ENV = "JONO_TEST_SCHEDULE_TIME"
 
 
 def options_request(host: str, port: int, local_port: int) -> bytes:
@@ -90,6 +92,8 @@ class JonoServer:
             "--db",
             f"sqlite:///{self.db_path}",
         ]
+        if os.environ.get(SCHEDULE_TIME_ENV):
+            self.command += ["--schedule-time", os.environ[SCHEDULE_TIME_ENV]]
         self._log = self.log_path.open("wb")
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -6,7 +6,7 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-from acd.queues.caller import QueuedCall
+from acd.contact.channels.voice import QueuedCaller
 
 
 class FakeMedia:
@@ -29,11 +29,16 @@ class FakeSession:
         self.media.playback = object()
         self.media.played.append(f"moh:{class_name}")
 
+    def play_ringback(self) -> None:
+        self.media.play([], cache_key="ringback")
 
-def queued(ringback: bool) -> tuple[QueuedCall, FakeSession]:
+
+def queued(ringback: bool) -> tuple[QueuedCaller, FakeSession]:
     session = FakeSession()
     settings = SimpleNamespace(ringback_while_ringing=ringback, moh_class="default")
-    call = QueuedCall(SimpleNamespace(), session, "sales", settings)  # type: ignore[arg-type]
+    call = QueuedCaller(
+        SimpleNamespace(), session, "sales", settings, SimpleNamespace()  # type: ignore[arg-type]
+    )
     return call, session
 
 

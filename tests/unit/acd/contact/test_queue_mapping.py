@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from acd.calls.status import acd_failure_reason, outcome_of
 from acd.config import load
-from acd.queues.mapping import REGISTERED, agent_config, engine_config, queue_config
-from acd.queues.offers import failure_reason
+from acd.contact.mapping import REGISTERED, agent_config, engine_config, queue_config
 
 PLAN = """
 server: {listen: "127.0.0.1:5060"}
@@ -89,4 +89,4 @@ def test_every_user_is_an_agent(tmp_path: Path) -> None:
     ],
 )
 def test_final_status_maps_to_the_engine_failure_reason(status: int, reason: str) -> None:
-    assert failure_reason(status) == reason
+    assert acd_failure_reason(outcome_of(status)) == reason

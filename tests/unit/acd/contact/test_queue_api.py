@@ -1,16 +1,16 @@
-"""The JSON HTTP API against a real engine and a fake server (D1, S1)."""
+"""The JSON HTTP API against a real engine in a server built with a fake store (D1, S1)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
+from acd_fakes import FakeStore
 
+from acd.bootstrap import Parts, Settings, build
 from acd.config import load
-from acd.queues.service import QueueService
-from acd.web.api import build_app
-from media.engine import MediaEngine
+from acd.web.app import build_app
+from acd.web.services import WebServices
 
 PLAN = """
 server: {listen: "127.0.0.1:5060"}
@@ -23,31 +23,29 @@ queues:
 """
 
 
-class FakeStore:
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
+class Server:
+    """The web app of a server built with fakes, with a reload that answers ``errors``."""
 
-    def add_queue_event(self, **fields: Any) -> None:
-        self.rows.append(fields)
-
-
-class FakeServer:
-    def __init__(self, errors: list[str]) -> None:
+    def __init__(self, tmp_path: Path, errors: list[str]) -> None:
+        path = tmp_path / "plan.yaml"
+        path.write_text(PLAN)
         self.store = FakeStore()
-        self.errors = errors
-        self.media = MediaEngine("127.0.0.1", (40000, 40100))
+        self.jono = build(
+            load(path, env={}),
+            Settings(host="127.0.0.1", port=0, db="", realm="jono", rtp_ports=(40000, 40100)),
+            parts=Parts(store=self.store, http=False),
+        )
+        self.media = self.jono.media
+        services = WebServices(
+            centre=self.jono.centre, commands=self.jono.commands, reload=lambda: errors,
+            media_status=self.jono.media_status,
+        )
+        self.app = build_app(services)
 
-    def reload(self) -> list[str]:
-        return self.errors
 
-
-def client(tmp_path: Path, errors: list[str] | None = None) -> tuple[httpx.AsyncClient, FakeServer]:
-    path = tmp_path / "plan.yaml"
-    path.write_text(PLAN)
-    server = FakeServer(errors or [])
-    service = QueueService(server, http=False)  # type: ignore[arg-type]
-    service.configure(load(path, env={}))
-    transport = httpx.ASGITransport(app=build_app(service))
+def client(tmp_path: Path, errors: list[str] | None = None) -> tuple[httpx.AsyncClient, Server]:
+    server = Server(tmp_path, errors or [])
+    transport = httpx.ASGITransport(app=server.app)
     return httpx.AsyncClient(transport=transport, base_url="http://jono"), server
 
 

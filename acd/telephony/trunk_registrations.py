@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from acd.routing import target_of_uri
+from acd.telephony.targets import target_of_uri
 from sip.registration import OutboundRegistration
 from sip.ua import UserAgent
 

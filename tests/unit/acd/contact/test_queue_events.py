@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from acd.contact.events import EventHub, event_json, store_row
 from acd.domain import AgentState, AgentStateChanged, QueueEvent
-from acd.queues.events import EventHub, event_json, store_row
 from acd.report import figures, main
 from acd.store import Store
 

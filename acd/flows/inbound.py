@@ -1,0 +1,128 @@
+"""New calls from phones and trunks, into the call flows (N1, P4, S4).
+
+The inbound dispatch hands over an identified INVITE: a user's extension
+(or the echo code) becomes the flow ``user:NAME`` (``echo``), a dial plan
+number runs its destination. Each becomes one :class:`~acd.calls.call.Call`
+driven by a :class:`~acd.flows.session.FlowSession` in its own task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from acd.calls.call import Call
+from acd.calls.dialer import Dialer
+from acd.calls.party import Party
+from acd.calls.ports import LegFactory, RecordSink
+from acd.calls.registry import CallRegistry
+from acd.config import Dialplan, Number
+from acd.config.types import Destination
+from acd.flows.runner import FlowRunner
+from acd.flows.session import CallerInfo, FlowSession
+from acd.telephony.inbound import InboundInvite
+from media.engine import MediaEngine
+from media.prompts import PromptLibrary
+from sip.errors import SipError
+
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+
+class InboundCalls:
+    def __init__(
+        self,
+        *,
+        legs: LegFactory,
+        media: MediaEngine,
+        dialer: Dialer,
+        registry: CallRegistry,
+        records: RecordSink,
+        spawn: Spawn,
+    ) -> None:
+        self.legs = legs
+        self.media = media
+        self.dialer = dialer
+        self.registry = registry
+        self.records = records
+        self.spawn = spawn
+        self.plan: Dialplan | None = None
+        self.runner: FlowRunner | None = None
+        self.prompts: PromptLibrary | None = None
+
+    def configure(self, plan: Dialplan, runner: FlowRunner, prompts: PromptLibrary) -> None:
+        """The plan new calls start on; calls in progress keep theirs (S3)."""
+        self.plan, self.runner, self.prompts = plan, runner, prompts
+
+    # -- handlers of acd.telephony.inbound ------------------------------------
+    def extension(self, invite: InboundInvite) -> None:
+        """A user's extension or name (P4), or the echo code."""
+        plan = self._plan()
+        assert self.runner is not None
+        user = self.runner.directory.user_for(invite.dialled)
+        destination = Destination(kind="user", target=user) if user else Destination(kind="echo")
+        self._start(invite, destination, None, plan.server.language)
+
+    def number(self, invite: InboundInvite) -> None:
+        """A dial plan number: its destination as a call flow (N1)."""
+        plan = self._plan()
+        number = plan.find_number(invite.dialled)
+        # N1: an internal-only number is not reachable from a trunk.
+        if number is None or (number.internal_only and invite.caller.kind == "trunk"):
+            # S4: a number that is not (or no longer) in service gets a clear answer.
+            self._refuse(invite, 404, "Not In Service", "not_in_service")
+            return
+        self._start(invite, number.destination, number, number.language or plan.server.language)
+
+    # -- calls -----------------------------------------------------------------
+    def caller_info(self, invite: InboundInvite) -> CallerInfo:
+        plan = self._plan()
+        caller = invite.caller
+        source = f"{caller.kind}:{caller.name}"
+        from_ = invite.request.from_
+        if caller.kind == "user":
+            user = plan.users[caller.name]
+            return CallerInfo(
+                source, user.extension, user.display_name or from_.display, invite.dialled,
+                user=caller.name,
+            )
+        try:
+            number = from_.sip_uri.user or "anonymous"
+        except SipError:
+            number = "anonymous"
+        return CallerInfo(source, number, from_.display, invite.dialled)
+
+    def _call(self, invite: InboundInvite, info: CallerInfo, *, live: bool) -> Call:
+        leg = self.legs.incoming(invite.request, invite.txn, invite.source)
+        return Call(
+            Party("caller", leg, user=info.user),
+            incoming=leg,
+            media=self.media,
+            registry=self.registry if live else None,
+            records=self.records,
+            source=info.source,
+            caller_number=info.number,
+            callee=invite.dialled,
+            external="inbound" if invite.caller.kind == "trunk" else None,
+        )
+
+    def _refuse(self, invite: InboundInvite, status: int, reason: str, disposition: str) -> None:
+        call = self._call(invite, self.caller_info(invite), live=False)
+        call.reject(status, reason, disposition=disposition)
+
+    def _start(
+        self, invite: InboundInvite, destination: Destination, number: Number | None, language: str
+    ) -> None:
+        runner, prompts = self.runner, self.prompts
+        assert runner is not None and prompts is not None
+        info = self.caller_info(invite)
+        call = self._call(invite, info, live=True)
+        session = FlowSession(
+            call, caller=info, prompts=prompts, dialer=self.dialer, language=language,
+            number=number,
+        )
+        self.spawn(runner.run(session, destination))
+
+    def _plan(self) -> Dialplan:
+        if self.plan is None:
+            raise RuntimeError("InboundCalls used before configure()")
+        return self.plan

@@ -1,0 +1,25 @@
+"""The admin's operations: reload the dial plan (S3), media figures."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from acd.web.services import WebServices
+
+
+def routes(services: WebServices) -> list[Route]:
+    async def reload(request: Request) -> Response:
+        errors = services.reload()
+        if errors:
+            return JSONResponse({"ok": False, "errors": errors}, status_code=400)
+        return JSONResponse({"ok": True, "errors": []})
+
+    async def media(request: Request) -> Response:
+        return JSONResponse(services.media_status())
+
+    return [
+        Route("/api/media", media),
+        Route("/api/reload", reload, methods=["POST"]),
+    ]
