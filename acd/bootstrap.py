@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from acd import gc_pacing
+from acd.calls.call import Call
 from acd.calls.dialer import Dialer
 from acd.calls.ports import LegFactory
 from acd.calls.registry import CallRegistry
@@ -126,7 +127,7 @@ class Jono:
         )
         engine = parts.engine or AcdEngine(repository=InMemoryAgentRepository())
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
-        self.registry = CallRegistry(observer=self.centre)
+        self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
         self.voice = VoiceChannel(self.centre, self.dialer)
         self.commands = AgentCommands(self.centre)

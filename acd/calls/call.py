@@ -28,8 +28,10 @@ re-INVITEs are relayed).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
@@ -37,7 +39,6 @@ from functools import partial
 from acd.calls.media import SdpProblem, answer_locally, relay_reinvite
 from acd.calls.party import Party
 from acd.calls.ports import IncomingLeg, RecordSink
-from acd.calls.records import call_record
 from acd.calls.registry import CallRegistry
 from acd.calls.status import outcome_of
 from media.dtmf import parse_dtmf_relay
@@ -82,7 +83,7 @@ class Call:
         *,
         incoming: IncomingLeg | None = None,
         media: MediaEngine,
-        registry: CallRegistry | None = None,
+        registry: CallRegistry[Call] | None = None,
         records: RecordSink | None = None,
         source: str,
         caller_number: str,
@@ -291,11 +292,35 @@ class Call:
         self.on_digit = None
         if self.records is not None:
             try:
-                self.records.add_cdr(**call_record(self))
+                self.records.add_cdr(**self.record())
             except Exception:
                 log.exception("call record failed on %s", self.id)
         if self._ended is not None and not self._ended.done():
             self._ended.set_result(None)
+
+    def record(self) -> dict[str, object]:
+        """The one call record (S2): the columns of ``acd.store.tables.CallRecord``."""
+        status, disposition = self.disposition_now()
+        media = {
+            party.role if i < 2 else f"{party.role}{i}": asdict(party.media.stats)
+            for i, party in enumerate(self.parties)
+            if party.media is not None
+        }
+        return {
+            "call_id": self.id,
+            "caller": self.caller_number,
+            "callee": self.callee,
+            "source": self.source,
+            "started_at": self.started_at,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at or datetime.now(UTC),
+            "status": status,
+            "disposition": disposition,
+            "ended_by": self.ended_by,
+            "end_reason": self.end_reason,
+            "detail": json.dumps(self.variables) if self.variables else None,
+            "media": json.dumps(media) if media else None,
+        }
 
     def disposition_now(self) -> tuple[int, str]:
         """The call record's status and disposition (S2)."""

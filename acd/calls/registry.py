@@ -8,12 +8,29 @@ placed itself (queue offers), which it already tracks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Generic, Protocol, TypeVar
 
-if TYPE_CHECKING:
-    from acd.calls.call import Call
-    from acd.calls.party import Party
+from acd.calls.party import Party
+
+
+class LiveCall(Protocol):
+    """What the registry reads of a call (acd.calls.call.Call)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def parties(self) -> Sequence[Party]: ...
+
+    @property
+    def engages(self) -> bool: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
+Call = TypeVar("Call", bound=LiveCall)
 
 
 class UserActivity(Protocol):
@@ -23,7 +40,7 @@ class UserActivity(Protocol):
     def released(self, user: str, call_id: str) -> None: ...
 
 
-class CallRegistry:
+class CallRegistry(Generic[Call]):
     def __init__(self, observer: UserActivity | None = None) -> None:
         self.observer = observer
         self._calls: dict[str, Call] = {}

@@ -38,7 +38,7 @@ class FeatureCodes:
         *,
         legs: LegFactory,
         media: MediaEngine,
-        registry: CallRegistry,
+        registry: CallRegistry[Call],
         records: RecordSink,
         spawn: Spawn,
     ) -> None:

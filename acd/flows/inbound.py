@@ -35,7 +35,7 @@ class InboundCalls:
         legs: LegFactory,
         media: MediaEngine,
         dialer: Dialer,
-        registry: CallRegistry,
+        registry: CallRegistry[Call],
         records: RecordSink,
         spawn: Spawn,
     ) -> None:
