@@ -120,6 +120,8 @@ class Call:
         self.on_end: list[Callable[[Call], None]] = []
         self._ended: asyncio.Future[None] | None = None
         caller.leg.listener = partial(self._on_event, caller)
+        if caller.media is not None:  # an originate: Jono rang this party itself
+            self._own_media(caller, caller.media)
         if registry is not None:
             registry.add(self)
 
@@ -206,6 +208,12 @@ class Call:
         leg = self.incoming
         if leg is not None and not leg.finalised:
             leg.ring(sdp)
+
+    def answered_by_first_party(self) -> None:
+        """An originate: the first party, rung by Jono, answered. The call
+        counts as answered (``answered_at``) when the destination answers."""
+        if self.state is S.SETUP:
+            self._move("answer")
 
     def answer(self) -> None:
         """Jono answers the caller (menus, queues, echo); needs its media leg."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from acd.calls.ports import SipLeg
 from media.leg import MediaLeg
 from media.sdp import NoCommonCodec, SdpError
@@ -12,6 +14,21 @@ from sip.leg_events import ReInvite
 log = logging.getLogger("jono.calls")
 
 SdpProblem = (NoCommonCodec, SdpError)
+
+RINGBACK_REPEATS = 12
+
+
+def ringback_tone(seconds: float = 5.0, rate: int = 8000) -> np.ndarray:
+    """425 Hz, 1 s on / 4 s off (the European ringback cadence, ITU-T E.180)."""
+    t = np.arange(int(rate * 1.0)) / rate
+    on = (0.3 * 32767 * np.sin(2 * np.pi * 425 * t)).astype(np.int16)
+    off = np.zeros(int(rate * (seconds - 1.0)), dtype=np.int16)
+    return np.concatenate([on, off])
+
+
+def play_ringback(media: MediaLeg) -> None:
+    """A minute of ringback to a party waiting for another to answer (Q4, O2)."""
+    media.play([ringback_tone()] * RINGBACK_REPEATS, interruptible=False, cache_key="ringback")
 
 
 def answer_locally(leg: SipLeg, media: MediaLeg, event: ReInvite) -> None:

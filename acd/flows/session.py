@@ -20,10 +20,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numpy as np
-
 from acd.calls.call import Call
 from acd.calls.dialer import Attempt, Dial, Dialer, DialResult
+from acd.calls.media import play_ringback
 from acd.calls.party import Party
 from acd.config import Number
 from media.codecs import Pcm
@@ -32,19 +31,9 @@ from media.prompts import PromptLibrary
 
 T = TypeVar("T")
 
-RINGBACK_REPEATS = 12
-
 
 class CallerGone(Exception):
     """The call ended; the flow must stop."""
-
-
-def ringback_tone(seconds: float = 5.0, rate: int = 8000) -> np.ndarray:
-    """425 Hz, 1 s on / 4 s off (the European ringback cadence, ITU-T E.180)."""
-    t = np.arange(int(rate * 1.0)) / rate
-    on = (0.3 * 32767 * np.sin(2 * np.pi * 425 * t)).astype(np.int16)
-    off = np.zeros(int(rate * (seconds - 1.0)), dtype=np.int16)
-    return np.concatenate([on, off])
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,9 +224,7 @@ class FlowSession:
 
     def play_ringback(self) -> None:
         if self.has_media:
-            self.media.play(
-                [ringback_tone()] * RINGBACK_REPEATS, interruptible=False, cache_key="ringback"
-            )
+            play_ringback(self.media)
 
     async def connect(
         self,
