@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from acd.calls.call import CallState, IllegalCallTransition
 from sip.transport import Target
 
 TRUNK = Target("udp", "127.0.0.1", 5999)
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[FakeServer]:
-    srv = FakeServer(tmp_path, office(tmp_path))
-    yield srv
-    await srv.close()
 
 
 async def call_bob(server: FakeServer) -> tuple[FakeIncoming, FakeOutgoing]:

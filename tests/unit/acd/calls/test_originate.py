@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from acd_fakes import FakeServer, sdp
-from acd_plans import office
 
 from acd.calls.dialer import Dial
 from acd.calls.originate import Originated, OriginateRequest
 from acd.calls.status import Outcome
 from acd.domain import AgentState
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[FakeServer]:
-    srv = FakeServer(tmp_path, office(tmp_path))
-    yield srv
-    await srv.close()
 
 
 def originate(server: FakeServer, statuses: list[tuple[str, Outcome | None]]) -> Originated:

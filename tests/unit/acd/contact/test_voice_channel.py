@@ -3,12 +3,7 @@ with fakes: offers ring agents through the dialer, the ACD sees every call."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from acd_fakes import FakeServer, invite, until
-from acd_plans import office
 
 from acd.domain import AgentState
 from acd.telephony.access import Caller
@@ -16,13 +11,6 @@ from acd.telephony.inbound import InboundInvite
 from sip.transport import Target
 
 PHONE = Target("udp", "127.0.0.1", 5999)
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[FakeServer]:
-    srv = FakeServer(tmp_path, office(tmp_path))
-    yield srv
-    await srv.close()
 
 
 def user_dials(server: FakeServer, user: str, dialled: str, kind: str = "number") -> None:

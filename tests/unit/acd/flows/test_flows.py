@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from acd.flows.runner import FlowRunner
 from sip.transport import Target
 
 TRUNK = Target("udp", "127.0.0.1", 5999)
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[FakeServer]:
-    srv = FakeServer(tmp_path, office(tmp_path))
-    yield srv
-    await srv.close()
 
 
 def dial(server: FakeServer, number: str) -> None:
