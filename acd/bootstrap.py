@@ -178,7 +178,7 @@ class Jono:
             trunk_contacts=self.trunk_registrations.contact_user,
         )
         self.inbound.configure(plan, runner, prompts)
-        self.features.configure(prompts, plan.server.language)
+        self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
         self.trunk_registrations.configure(plan.trunks)
         self.plan = plan

@@ -18,6 +18,7 @@ from acd.calls.call import Call
 from acd.calls.party import Party
 from acd.calls.ports import LegFactory, RecordSink
 from acd.calls.registry import CallRegistry
+from acd.config import Dialplan
 from acd.contact.agents import AgentCommands
 from acd.telephony.inbound import InboundInvite
 from media.engine import MediaEngine
@@ -27,7 +28,10 @@ log = logging.getLogger("jono.acd")
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
-CONFIRMATION = {"login": "welcome", "unpause": "welcome", "logout": "goodbye", "pause": "goodbye"}
+# Each code's own spoken confirmation (prompts/<lang>/<name>.wav).
+CONFIRMATION = {
+    "login": "logged_in", "logout": "logged_out", "pause": "paused", "unpause": "unpaused",
+}
 CONFIRM_TIMEOUT_S = 10.0
 
 
@@ -49,10 +53,15 @@ class FeatureCodes:
         self.records = records
         self.spawn = spawn
         self.prompts: PromptLibrary | None = None
+        self.languages: dict[str, str] = {}
         self.language = "en"
 
-    def configure(self, prompts: PromptLibrary, language: str) -> None:
-        self.prompts, self.language = prompts, language
+    def configure(self, plan: Dialplan, prompts: PromptLibrary) -> None:
+        """Prompts in each agent's first language, else the plan's."""
+        self.prompts, self.language = prompts, plan.server.language
+        self.languages = {
+            name: user.languages[0] for name, user in plan.users.items() if user.languages
+        }
 
     def perform(self, agent: str, action: str) -> str | None:
         """Carry out ``action`` for ``agent``; an error text or None."""
@@ -77,11 +86,11 @@ class FeatureCodes:
         )
         if error is not None:
             log.info("feature code %s for %s refused: %s", action, agent, error)
-            call.reject(403, "Not A Queue Member", disposition="rejected")
+            call.reject(403, "No Queues To Log In To", disposition="rejected")
             return
-        self.spawn(self._confirm(call, action))
+        self.spawn(self._confirm(call, action, self.languages.get(agent, self.language)))
 
-    async def _confirm(self, call: Call, action: str) -> None:
+    async def _confirm(self, call: Call, action: str, language: str) -> None:
         if not await call.open_caller_media():
             return
         media = call.caller.media
@@ -89,7 +98,7 @@ class FeatureCodes:
         call.answer()
         finished = call.wait_end()
         try:
-            pcm = self.prompts.pcm(self.language, CONFIRMATION[action])
+            pcm = self.prompts.pcm(language, CONFIRMATION[action])
             media.play([pcm], lambda completed: call.end("jono", "confirmed"), interruptible=False)
         except Exception:
             log.exception("feature code prompt failed")
