@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
 import secrets
 import signal
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+import structlog
 
 from acd import gc_pacing
 from acd.calls.call import Call
@@ -58,7 +59,7 @@ from media.prompts import PromptLibrary
 from sip.registrar import BindingStore, LocationService
 from sip.ua import UserAgent
 
-log = logging.getLogger("jono.server")
+log = structlog.stdlib.get_logger("jono.server")
 
 BUNDLED_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 BINDING_EXPIRY_S = 10.0
@@ -116,7 +117,7 @@ class Jono:
         self.tasks = TaskGroup()
         self.store: StoreLike = parts.store or Store(settings.db)
         # The location service works on wall-clock time: bindings outlive a restart.
-        self.location = LocationService(store=self.store.bindings)
+        self.location = LocationService(store=self.store.bindings, record_events=True)
         self.registrar = Registrar(self.location)
         self.dispatch = InboundDispatch(self.registrar)
         self.ua = UserAgent(self.dispatch, public_host=settings.public_host)
@@ -192,12 +193,12 @@ class Jono:
             self.apply(plan)
         except ConfigError as err:
             for line in str(err).splitlines():
-                log.error("reload rejected: %s", line)
+                log.error("reload rejected", error=line)
             return str(err).splitlines()
         except RuntimeError as err:
-            log.error("reload rejected: %s", err)
+            log.error("reload rejected", error=str(err))
             return [str(err)]
-        log.info("reloaded %s", self.config_path)
+        log.info("reloaded", file=self.config_path, **plan_counts(self.plan))
         return []
 
     def media_status(self) -> dict[str, Any]:
@@ -216,14 +217,25 @@ class Jono:
                 media_status=self.media_status,
             )
             self.http = HttpServer(build_app(services), host, port)
-            await self.http.start()
+            if not await self.http.start():
+                # Never half started: SIP without the API the agents need.
+                self.http = None
+                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
         await self.ua.start(self.settings.host, self.settings.port)
         restored = self.location.restore(self.clock.now())
-        log.info("restored %s registrations", restored)
+        self.location.pop_events()
+        http = self.http.address if self.http is not None else None
+        log.info(
+            "jono started", plan=self.config_path, **plan_counts(self.plan),
+            store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
+            http=f"http://{http[0]}:{http[1]}" if http else None,
+            rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
+        )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
 
     async def close(self) -> None:
+        log.info("jono stopping", calls=len(self.registry))
         if self._expiry_task is not None:
             self._expiry_task.cancel()
         for call in self.registry:
@@ -242,6 +254,7 @@ class Jono:
             await asyncio.sleep(BINDING_EXPIRY_S)
             try:
                 self.location.expire(self.clock.now())
+                self.registrar.log_changes()
             except Exception:
                 log.exception("binding expiry failed")
 
@@ -254,6 +267,23 @@ def build(
     parts: Parts | None = None,
 ) -> Jono:
     return Jono(plan, settings, config_path, parts or Parts())
+
+
+def plan_counts(plan: Dialplan) -> dict[str, int]:
+    return {
+        "users": len(plan.users), "numbers": len(plan.numbers), "queues": len(plan.queues),
+        "trunks": len(plan.trunks), "menus": len(plan.menus),
+    }
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password (secrets never in logs)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
 
 
 def load_prompts(plan: Dialplan) -> PromptLibrary:
@@ -271,7 +301,11 @@ def _library(dirs: tuple[Path, ...]) -> PromptLibrary:
 
 
 class CannotListen(Exception):
-    """``jono serve`` could not open its SIP address."""
+    """``jono serve`` could not open its SIP or HTTP address."""
+
+
+class CannotListenHttp(CannotListen, OSError):
+    pass
 
 
 async def serve(
@@ -281,10 +315,12 @@ async def serve(
     server = build(plan, settings, config_path=config_path)
     try:
         await server.start()
+    except CannotListenHttp as err:
+        await server.close()
+        raise CannotListen(str(err)) from None
     except OSError as err:  # the SIP address is taken or not ours
         await server.close()
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
-    log.info("listening on udp+tcp %s:%s", settings.host, server.ua.port)
     print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
     if pid_file:
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,12 @@ logged if it fails, and cancelled and awaited when the server stops."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Coroutine
 from typing import Any
 
-log = logging.getLogger("jono.tasks")
+import structlog
+
+log = structlog.stdlib.get_logger("jono.tasks")
 
 
 class TaskGroup:

@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
+
+import structlog
 
 from acd.calls.media import SdpProblem, answer_locally, relay_reinvite
 from acd.calls.party import Party
@@ -46,7 +47,7 @@ from media.engine import MediaEngine
 from media.leg import MediaLeg
 from sip.leg_events import Cancelled, Ended, Info, LegEvent, ReInvite
 
-log = logging.getLogger("jono.calls")
+log = structlog.stdlib.get_logger("jono.calls")
 
 
 class CallState(StrEnum):
@@ -186,7 +187,7 @@ class Call:
             self.caller_answer = media.local_sdp_answer(offer or b"")
         except SdpProblem as err:
             media.close()
-            log.info("no common codec with caller %s: %s", self.id, err)
+            log.info("no common codec with caller", call_id=self.id, error=str(err))
             self.reject(488, disposition="failed")
             return False
         self._own_media(caller, media)
@@ -224,6 +225,7 @@ class Call:
         self.answered_at = datetime.now(UTC)
         if self.state is S.SETUP:
             self._move("answer")
+        log.info("call answered by jono", call_id=self.id)
 
     def connect(self, party: Party, *, bridge: bool = True) -> None:
         """A dialled party answered: it joins the call and talks with the caller.
@@ -250,6 +252,10 @@ class Call:
                 self.incoming.answer(sdp)
             self.answered_at = datetime.now(UTC)
         self._move("connect")
+        log.info(
+            "call connected", call_id=self.id, party=party.role, user=party.user,
+            device=party.device, media="anchored" if party.media is not None else "passthrough",
+        )
 
     def bridge_media(self, party: Party) -> None:
         caller = self.caller
@@ -291,18 +297,24 @@ class Call:
                 party.media.close()
         if self.registry is not None:
             self.registry.remove(self)
+        status, disposition = self.disposition_now()
+        log.info(
+            "call ended", call_id=self.id, by=by, reason=reason, status=status,
+            disposition=disposition, caller=self.caller_number, callee=self.callee,
+            seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
+        )
         for hook in self.on_end:
             try:
                 hook(self)
             except Exception:
-                log.exception("call end hook failed on %s", self.id)
+                log.exception("call end hook failed", call_id=self.id)
         self.on_end.clear()
         self.on_digit = None
         if self.records is not None:
             try:
                 self.records.add_cdr(**self.record())
             except Exception:
-                log.exception("call record failed on %s", self.id)
+                log.exception("call record failed", call_id=self.id)
         if self._ended is not None and not self._ended.done():
             self._ended.set_result(None)
 
@@ -368,5 +380,5 @@ class Call:
                     party.media.inject_dtmf(digit)
 
     def _media_dead(self, party: Party, leg: MediaLeg) -> None:
-        log.info("no RTP from %s on call %s; hanging up", party.role, self.id)
+        log.info("no RTP: hanging up", call_id=self.id, party=party.role)
         self.end("jono", "media timeout")

@@ -21,10 +21,11 @@ timeout reports ``failed`` at once; a 2xx that still arrives is hung up.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import structlog
 
 from acd.calls.media import SdpProblem
 from acd.calls.party import Party
@@ -36,7 +37,7 @@ from media.leg import MediaLeg
 from sip.leg_events import Answered, Failed, LegEvent, Ringing
 from sip.legs import Credentials
 
-log = logging.getLogger("jono.calls")
+log = structlog.stdlib.get_logger("jono.calls")
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -176,7 +177,7 @@ class Attempt:
             try:
                 media.apply_answer(event.sdp or b"")
             except SdpProblem as err:
-                log.info("answer from %s unusable: %s", self.dial.to_uri, err)
+                log.info("answer unusable", to=self.dial.to_uri, error=str(err))
                 leg.hangup()
                 self._finish(DialResult(Outcome.UNREACHABLE, 488))
                 return

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
+import structlog
 
 from acd.calls.ports import SipLeg
 from media.leg import MediaLeg
 from media.sdp import NoCommonCodec, SdpError
 from sip.leg_events import ReInvite
 
-log = logging.getLogger("jono.calls")
+log = structlog.stdlib.get_logger("jono.calls")
 
 SdpProblem = (NoCommonCodec, SdpError)
 

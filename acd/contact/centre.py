@@ -25,10 +25,11 @@ offer (direct, internal, outbound) reach it through the call registry's
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Protocol
+
+import structlog
 
 from acd.clock import Clock
 from acd.config import Dialplan
@@ -50,9 +51,10 @@ from acd.domain import (
 )
 from acd.telephony.directory import DeviceDirectory
 
-log = logging.getLogger("jono.acd")
+log = structlog.stdlib.get_logger("jono.acd")
 
 REGISTRATION_SYNC_S = 1.0
+LOGGED_DATA = ("position", "wait", "reason", "destination", "offer_id", "device_id")
 
 
 class Channel(Protocol):
@@ -133,7 +135,7 @@ class ContactCentre:
         try:
             decisions = list(step(self.now()))
         except AcdError as err:
-            log.info("acd refused: %s", err)
+            log.info("acd refused", error=str(err))
             return False
         self.apply(decisions)
         return True
@@ -209,7 +211,7 @@ class ContactCentre:
                 try:
                     self._perform(decision)
                 except Exception:
-                    log.exception("acd decision %r failed", decision)
+                    log.exception("acd decision failed", decision=repr(decision))
         finally:
             self._applying = False
         self._arm()
@@ -236,8 +238,18 @@ class ContactCentre:
         elif isinstance(d, QueueEvent | AgentStateChanged):
             self.records.add_queue_event(**store_row(d))
             self.hub.publish(event_json(d))
+            if isinstance(d, QueueEvent):
+                log.info(
+                    "queue event", kind=d.kind, queue=d.queue_id, call_id=d.call_id,
+                    agent=d.agent_id, **{k: v for k, v in d.data.items() if k in LOGGED_DATA},
+                )
+            else:
+                log.info(
+                    "agent state", agent=d.agent_id, old=d.old.value, new=d.new.value,
+                    reason=d.reason,
+                )
         elif isinstance(d, LoggedOut):
-            log.info("agent %s logged out: %s", d.agent_id, d.reason)
+            log.info("agent logged out by the acd", agent=d.agent_id, reason=d.reason)
             self.hub.publish(event_json(d))
 
     # -- the one timer --------------------------------------------------------------------

@@ -10,9 +10,10 @@ member of any queue) gets 403 with the reason.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+import structlog
 
 from acd.calls.call import Call
 from acd.calls.party import Party
@@ -24,7 +25,7 @@ from acd.telephony.inbound import InboundInvite
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 
-log = logging.getLogger("jono.acd")
+log = structlog.stdlib.get_logger("jono.acd")
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -85,9 +86,10 @@ class FeatureCodes:
             caller_number=agent, callee=invite.dialled, engages=False,
         )
         if error is not None:
-            log.info("feature code %s for %s refused: %s", action, agent, error)
+            log.info("feature code refused", agent=agent, action=action, error=error)
             call.reject(403, "No Queues To Log In To", disposition="rejected")
             return
+        log.info("feature code", agent=agent, action=action)
         self.spawn(self._confirm(call, action, self.languages.get(agent, self.language)))
 
     async def _confirm(self, call: Call, action: str, language: str) -> None:

@@ -10,10 +10,11 @@ plan is loaded, so a call never waits for the disk or for TTS.
 from __future__ import annotations
 
 import hashlib
-import logging
 import shutil
 import subprocess
 from pathlib import Path
+
+import structlog
 
 from acd.config import Announcement, Dialplan
 from acd.config.types import Destination
@@ -21,7 +22,7 @@ from media.codecs import Pcm
 from media.prompt_words import ESPEAK_VOICES
 from media.prompts import PromptLibrary, decode_file
 
-log = logging.getLogger("jono.announcements")
+log = structlog.stdlib.get_logger("jono.announcements")
 
 def speak(text: str, language: str, cache_dir: Path) -> Path | None:
     """Render ``text`` with espeak-ng into a cached 8 kHz WAV; None without espeak-ng."""
@@ -57,12 +58,12 @@ class Announcements:
             try:
                 return decode_file(Path(ann.file))
             except Exception:
-                log.exception("announcement file %s unreadable", ann.file)
+                log.exception("announcement file unreadable", file=ann.file)
         if ann.text:
             path = speak(ann.text, ann.language or self.default_language, cache_dir)
             if path is not None:
                 return decode_file(path)
-            log.warning("no espeak-ng for announcement text %r", ann.text)
+            log.warning("no espeak-ng to speak an announcement", text=ann.text)
         return None
 
     def then(self, name: str) -> Destination | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import structlog
+
 from acd.calls.call import Call
 from acd.calls.dialer import Dialer
 from acd.calls.party import Party
@@ -26,6 +28,8 @@ from media.prompts import PromptLibrary
 from sip.errors import SipError
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+log = structlog.stdlib.get_logger("jono.calls")
 
 
 class InboundCalls:
@@ -106,7 +110,12 @@ class InboundCalls:
         )
 
     def _refuse(self, invite: InboundInvite, status: int, reason: str, disposition: str) -> None:
-        call = self._call(invite, self.caller_info(invite), live=False)
+        info = self.caller_info(invite)
+        log.info(
+            "call refused", call_id=invite.request.call_id, source=info.source,
+            caller=info.number, callee=invite.dialled, status=status, reason=reason,
+        )
+        call = self._call(invite, info, live=False)
         call.reject(status, reason, disposition=disposition)
 
     def _start(
@@ -120,7 +129,18 @@ class InboundCalls:
             call, caller=info, prompts=prompts, dialer=self.dialer, language=language,
             number=number,
         )
-        self.spawn(runner.run(session, destination))
+        self.spawn(self._run(runner, session, destination, invite.kind))
+
+    @staticmethod
+    async def _run(
+        runner: FlowRunner, session: FlowSession, destination: Destination, kind: str
+    ) -> None:
+        # Every line this call's flow logs carries its id, caller and callee.
+        structlog.contextvars.bind_contextvars(
+            call_id=session.call_id, caller=session.caller_number, callee=session.dialled,
+        )
+        log.info("call in", source=session.caller.source, kind=kind)
+        await runner.run(session, destination)
 
     def _plan(self) -> Dialplan:
         if self.plan is None:

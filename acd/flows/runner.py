@@ -12,8 +12,9 @@ loop forever (menu -> menu -> ...).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Iterable
+
+import structlog
 
 from acd.calls.dialer import Dial
 from acd.calls.status import Outcome, is_busy
@@ -26,7 +27,7 @@ from acd.flows.session import CallerGone, FlowSession
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.trunks import TrunkRoutes
 
-log = logging.getLogger("jono.flows")
+log = structlog.stdlib.get_logger("jono.flows")
 
 MAX_STEPS = 50
 HOST = "jono"
@@ -71,14 +72,17 @@ class FlowRunner:
 
     async def run(self, session: FlowSession, destination: Destination) -> None:
         """Drive ``session`` from ``destination`` until the call ends."""
+        steps: list[str] = []
         try:
             current: Next = destination
             for _ in range(MAX_STEPS):
                 if current is None:
                     break
+                steps.append(str(current))
+                log.info("route", to=str(current))
                 current = await self._step(session, current)
             else:
-                log.warning("dial plan loop on %s; hanging up", session.call_id)
+                log.warning("dial plan loop: hanging up", steps=len(steps))
             if session.peer is not None:
                 await session.wait_end()
             elif not session.gone.is_set():
@@ -86,13 +90,15 @@ class FlowRunner:
         except CallerGone:
             pass
         except Exception:
-            log.exception("call flow failed on %s", session.call_id)
+            log.exception("call flow failed")
             session.hangup("error", status=500)
+        finally:
+            log.info("route taken", path=" -> ".join([session.caller.source, *steps]))
 
     async def _step(self, session: FlowSession, dest: Destination) -> Next:
         handler = self.handlers.get(dest.kind)
         if handler is None:  # check_complete keeps this from happening
-            log.error("destination kind %s has no handler; hanging up", dest.kind)
+            log.error("destination kind has no handler: hanging up", kind=dest.kind)
             return None
         return await handler(session, dest.target)
 
@@ -208,7 +214,7 @@ class FlowRunner:
         assert target is not None
         route = self.trunks.outbound(target)
         if route is None:
-            log.warning("no trunk with an outbound gateway for %s", target)
+            log.warning("no trunk with an outbound gateway", number=target)
             session.reject(503)
             return None
         await session.open_media()
@@ -220,7 +226,7 @@ class FlowRunner:
             credentials=route.credentials,
             ring_timeout=60,
         ))
-        log.info("outbound via %s to %s: %s", route.trunk, route.uri, result.status)
+        log.info("outbound", trunk=route.trunk, uri=route.uri, status=result.status)
         if result.party is not None:
             await session.wait_end()
         elif not session.answered:
@@ -253,7 +259,7 @@ class FlowRunner:
         try:
             pcm = self.announcements.pcm(reference, session.language)
         except KeyError:
-            log.warning("prompt %s missing; skipped", reference)
+            log.warning("prompt missing: skipped", prompt=reference)
             return None
         return await session.play([pcm], interruptible=interruptible)
 

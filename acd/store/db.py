@@ -9,9 +9,9 @@ records.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, inspect
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from acd.store.tables import Base
 
-log = logging.getLogger("jono.store")
+log = structlog.stdlib.get_logger("jono.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -8,18 +8,18 @@ the disk.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.store.tables import Base
 
-log = logging.getLogger("jono.store")
+log = structlog.stdlib.get_logger("jono.store")
 
 
 class BackgroundWriter:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import structlog
+
 from acd.telephony.access import Access
 from acd.telephony.directory import DeviceDirectory
 from sip.dialog import new_tag
@@ -12,6 +14,8 @@ from sip.message import Request
 from sip.registrar import LocationService
 from sip.transport import Target
 from sip.ua import UserAgent
+
+log = structlog.stdlib.get_logger("jono.registrar")
 
 
 class Registrar:
@@ -45,3 +49,19 @@ class Registrar:
             request, username, source, now, to_tag=new_tag(), transport=source.transport
         )
         ua.send_response(txn, response)
+        self.log_changes(source)
+
+    def log_changes(self, source: Target | None = None) -> int:
+        """Log each binding added, refreshed or removed since the last call."""
+        events = self.location.pop_events()
+        for event in events:
+            binding = event.binding
+            # Refreshes come every few minutes from every phone: not at info.
+            emit = log.debug if event.kind == "refreshed" else log.info
+            emit(
+                f"registration {event.kind}", user=binding.aor, contact=binding.contact,
+                source=f"{source.host}:{source.port}" if source is not None else None,
+                expires_in=max(0, round(binding.expires_at - time.time())),
+                user_agent=binding.user_agent,
+            )
+        return len(events)

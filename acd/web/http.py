@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Generator
 
+import structlog
 import uvicorn
 from starlette.types import ASGIApp
 
-log = logging.getLogger("jono.web")
+log = structlog.stdlib.get_logger("jono.web")
 
 
 class _QuietServer(uvicorn.Server):

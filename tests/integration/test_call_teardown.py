@@ -50,7 +50,7 @@ async def server(tmp_path: Path) -> AsyncIterator[Jono]:
     (tmp_path / "plan.yaml").write_text(PLAN)
     srv = build(load(tmp_path / "plan.yaml"), Settings(
         host="127.0.0.1", port=0, db=f"sqlite:///{tmp_path}/t.db", realm="test",
-        cache_dir=str(tmp_path / "cache"),
+        cache_dir=str(tmp_path / "cache"), http=("127.0.0.1", 0),
     ))  # fmt: skip
     await srv.start()
     yield srv

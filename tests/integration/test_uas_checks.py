@@ -27,7 +27,8 @@ async def server(tmp_path: Path) -> AsyncIterator[Jono]:
     (tmp_path / "plan.yaml").write_text(PLAN)
     plan = load(tmp_path / "plan.yaml")
     srv = build(plan, Settings(host="127.0.0.1", port=0, db=f"sqlite:///{tmp_path}/t.db",
-                               realm="test", cache_dir=str(tmp_path / "cache")))
+                               realm="test", cache_dir=str(tmp_path / "cache"),
+                               http=("127.0.0.1", 0)))
     await srv.start()
     yield srv
     await srv.close()

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import math
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
+import structlog
 
 from acd.calls.dialer import Attempt, Dial, DialResult
 from acd.calls.party import Party
@@ -38,7 +38,7 @@ from media.prompt_words import ewt_sequence, position_sequence
 if TYPE_CHECKING:
     from acd.calls.dialer import Dialer
 
-log = logging.getLogger("jono.acd")
+log = structlog.stdlib.get_logger("jono.acd")
 
 
 def whisper_beep(rate: int = 8000) -> np.ndarray:
@@ -253,7 +253,7 @@ class QueuedCaller:
             self.session.stop_audio()
             await self.session.play(names)
         except KeyError as err:  # a prompt missing in the caller's language
-            log.warning("queue prompt missing: %s", err)
+            log.warning("queue prompt missing", error=str(err))
         finally:
             self.announcing = False
         self.resume_hold()
@@ -262,7 +262,7 @@ class QueuedCaller:
         try:
             pcm = self.announcements.pcm(reference, self.session.language)
         except KeyError:
-            log.warning("announcement %s missing; skipped", reference)
+            log.warning("announcement missing: skipped", announcement=reference)
             return
         self.announcing = True
         self.hold_mode = None
@@ -373,6 +373,11 @@ class VoiceOffer:
             return
         if self.caller.session.gone.is_set():
             return
+        log.info(
+            "offer", call_id=self.caller.call_id, queue=self.ring.queue_id,
+            agent=self.ring.agent_id, offer_id=self.id, devices=list(self.ring.devices),
+            contacts=len(dial.targets),
+        )
         self.attempt = self.channel.dialer.dial(dial, self)
 
     def cancel(self) -> None:
@@ -398,6 +403,10 @@ class VoiceOffer:
         self.caller.agent_ringing(self.id, False)
         self.party = party
         device = party.device or self.ring.devices[0]
+        log.info(
+            "offer answered", call_id=self.caller.call_id, agent=self.ring.agent_id,
+            offer_id=self.id, device=device,
+        )
         self.channel.centre.offer_answered(self.id, device)
         if self.party is not None:
             # The engine did not connect it (a stale offer): nobody wants it.
@@ -408,6 +417,10 @@ class VoiceOffer:
     def failed(self, attempt: Attempt, result: DialResult) -> None:
         self.caller.agent_ringing(self.id, False)
         if not self.cancelled:
+            log.info(
+                "offer failed", call_id=self.caller.call_id, agent=self.ring.agent_id,
+                offer_id=self.id, outcome=result.outcome.value, status=result.status,
+            )
             self.channel.offer_failed(self, acd_failure_reason(result.outcome))
 
 
