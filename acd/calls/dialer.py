@@ -148,13 +148,17 @@ class Attempt:
             self.leg.cancel()
         self._finish(DialResult(Outcome.NO_ANSWER, 408))
 
-    async def wait(self) -> DialResult:
-        """Until the attempt is answered or over."""
-        if self.result is not None:
-            return self.result
+    def done(self) -> asyncio.Future[DialResult]:
+        """A future of the result: answered, failed or given up."""
         if self._done is None:
             self._done = asyncio.get_running_loop().create_future()
-        return await asyncio.shield(self._done)
+            if self.result is not None:
+                self._done.set_result(self.result)
+        return self._done
+
+    async def wait(self) -> DialResult:
+        """Until the attempt is answered or over."""
+        return await asyncio.shield(self.done())
 
     # -- the outgoing leg -------------------------------------------------------
     def _on_event(self, event: LegEvent) -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import structlog
 
 from acd.calls.call import Call
-from acd.calls.dialer import Dialer
+from acd.calls.dialer import Attempt, Dialer, DialResult
 from acd.calls.party import Party
 from acd.calls.ports import LegFactory, RecordSink
 from acd.calls.registry import CallRegistry
+from acd.calls.status import Outcome
 from acd.config import Dialplan, Number
 from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
@@ -61,10 +62,17 @@ class InboundCalls:
     def extension(self, invite: InboundInvite) -> None:
         """A user's extension or name (P4), or the echo code."""
         plan = self._plan()
-        assert self.runner is not None
-        user = self.runner.directory.user_for(invite.dialled)
-        destination = Destination(kind="user", target=user) if user else Destination(kind="echo")
-        self._start(invite, destination, None, plan.server.language)
+        runner = self.runner
+        assert runner is not None
+        user = runner.directory.user_for(invite.dialled)
+        if user is None:
+            self._start(invite, Destination(kind="echo"), None, plan.server.language)
+            return
+        info = self.caller_info(invite)
+        if runner.media_mode(info.source, user) == "passthrough":
+            self._direct(invite, info, user, runner)
+        else:
+            self._start(invite, Destination(kind="user", target=user), None, plan.server.language)
 
     def number(self, invite: InboundInvite) -> None:
         """A dial plan number: its destination as a call flow (N1)."""
@@ -142,7 +150,61 @@ class InboundCalls:
         log.info("call in", source=session.caller.source, kind=kind)
         await runner.run(session, destination)
 
+    def _direct(
+        self, invite: InboundInvite, info: CallerInfo, user: str, runner: FlowRunner
+    ) -> None:
+        """A user's extension with media passed through, the commonest call:
+        dialled straight from here, no task unless the user does not answer."""
+        call = self._call(invite, info, live=True)
+        dial = runner.user_dial(call, info, None, user, passthrough=True)
+        log.info("call in", call_id=call.id, source=info.source, caller=info.number,
+                 callee=invite.dialled, kind="extension", route=f"user:{user}")
+        direct = _Direct(self, call, info, user, runner)
+        if not dial.targets:
+            direct.resume(DialResult(Outcome.UNREACHABLE, 480))
+            return
+        attempt = self.dialer.dial(dial, direct)
+        call.on_end.append(lambda ended: attempt.cancel())
+
     def _plan(self) -> Dialplan:
         if self.plan is None:
             raise RuntimeError("InboundCalls used before configure()")
         return self.plan
+
+
+class _Direct:
+    """Dial listener of a direct call: connects on answer; anything else
+    continues as the ``user:`` destination of the call flows would (P4)."""
+
+    def __init__(
+        self, calls: InboundCalls, call: Call, info: CallerInfo, user: str, runner: FlowRunner
+    ) -> None:
+        self.calls = calls
+        self.call = call
+        self.info = info
+        self.user = user
+        self.runner = runner
+
+    def ringing(self, attempt: Attempt, sdp: bytes | None) -> None:
+        self.call.ring(sdp)
+
+    def answered(self, attempt: Attempt, party: Party) -> bool:
+        if self.call.ended:
+            return False
+        self.call.connect(party)
+        return True
+
+    def failed(self, attempt: Attempt, result: DialResult) -> None:
+        if not self.call.ended:
+            self.resume(result)
+
+    def resume(self, result: DialResult) -> None:
+        calls, runner = self.calls, self.runner
+        assert calls.prompts is not None and calls.plan is not None
+        session = FlowSession(
+            self.call, caller=self.info, prompts=calls.prompts, dialer=calls.dialer,
+            language=calls.plan.server.language,
+        )
+        first = runner.unanswered(session, self.user, result.outcome, result.status)
+        calls.spawn(runner.run(session, None, first=first))
+

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
 
+from acd.calls.call import Call
 from acd.calls.dialer import Dial
 from acd.calls.status import Outcome, is_busy
 from acd.clock import Clock
@@ -23,7 +24,7 @@ from acd.config import Dialplan, Number
 from acd.config.menus import CollectDigits
 from acd.config.types import Destination
 from acd.flows.announcements import Announcements
-from acd.flows.session import CallerGone, FlowSession
+from acd.flows.session import CallerGone, CallerInfo, FlowSession
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.trunks import TrunkRoutes
 
@@ -70,11 +71,14 @@ class FlowRunner:
         if missing:
             raise RuntimeError(f"no call-flow handler for destination kinds: {', '.join(missing)}")
 
-    async def run(self, session: FlowSession, destination: Destination) -> None:
-        """Drive ``session`` from ``destination`` until the call ends."""
+    async def run(
+        self, session: FlowSession, destination: Next, *, first: Awaitable[Next] | None = None
+    ) -> None:
+        """Drive ``session`` from ``destination`` (or from what ``first``
+        returns) until the call ends."""
         steps: list[str] = []
         try:
-            current: Next = destination
+            current: Next = await first if first is not None else destination
             for _ in range(MAX_STEPS):
                 if current is None:
                     break
@@ -172,28 +176,46 @@ class FlowRunner:
     async def _to_user(self, session: FlowSession, target: str | None) -> Next:
         """A user's devices, all at once (D7, P4); forwarding on busy/no answer."""
         assert target is not None
-        user = self.plan.users[target]
-        targets = self.directory.targets(target)
+        passthrough = (
+            not session.has_media and self.media_mode(session.caller.source, target) == "passthrough"
+        )
+        dial = self.user_dial(session.call, session.caller, session.number, target,
+                              passthrough=passthrough)
         outcome, status = Outcome.UNREACHABLE, 480
-        if targets:
-            passthrough = not session.has_media and self.media_mode(session, target) == "passthrough"
+        if dial.targets:
             if not passthrough:
                 await session.open_media()
-            incoming = session.call.incoming
-            result = await session.connect(Dial(
-                targets=tuple(targets),
-                from_uri=f"sip:{self.shown_caller(session)}@{HOST}",
-                from_display=session.caller.display,
-                to_uri=f"sip:{user.extension}@{HOST}",
-                headers=variable_headers(session.variables),
-                ring_timeout=float(user.no_answer_timeout),
-                offer=(incoming.sdp or b"") if passthrough and incoming is not None else None,
-                user=target,
-            ))
+            result = await session.connect(dial)
             if result.party is not None:
                 await session.wait_end()
                 return None
             outcome, status = result.outcome, result.status
+        return await self.unanswered(session, target, outcome, status)
+
+    def user_dial(
+        self, call: Call, caller: CallerInfo, number: Number | None, user_name: str, *,
+        passthrough: bool,
+    ) -> Dial:
+        """Ring every device of ``user_name`` (D7), showing the caller as N4 says."""
+        user = self.plan.users[user_name]
+        shown = number.displayed_caller_id(caller.number, caller.dialled) if number else caller.number
+        incoming = call.incoming
+        return Dial(
+            targets=tuple(self.directory.targets(user_name)),
+            from_uri=f"sip:{shown}@{HOST}",
+            from_display=caller.display,
+            to_uri=f"sip:{user.extension}@{HOST}",
+            headers=variable_headers(call.variables),
+            ring_timeout=float(user.no_answer_timeout),
+            offer=(incoming.sdp or b"") if passthrough and incoming is not None else None,
+            user=user_name,
+        )
+
+    async def unanswered(
+        self, session: FlowSession, user_name: str, outcome: Outcome, status: int
+    ) -> Next:
+        """P4: the user did not answer: forward, a message, or the caller is told."""
+        user = self.plan.users[user_name]
         busy = is_busy(outcome)
         forward = user.forward_busy if busy else user.forward_no_answer
         if forward is not None:
@@ -236,22 +258,16 @@ class FlowRunner:
         return None
 
     # -- helpers ---------------------------------------------------------------
-    def media_mode(self, session: FlowSession, callee: str) -> str:
+    def media_mode(self, source: str, callee: str) -> str:
         """Per-user, then per-trunk/caller, then server-wide media handling."""
         mode = self.plan.users[callee].media
         if mode:
             return mode
-        kind, _, name = session.caller.source.partition(":")
+        kind, _, name = source.partition(":")
         entry = self.plan.users.get(name) if kind == "user" else self.plan.trunks.get(name)
         if entry is not None and entry.media:
             return entry.media
         return self.plan.server.media
-
-    def shown_caller(self, session: FlowSession) -> str:
-        """N4: the caller ID a user sees for a call that came in on a number."""
-        number: Number | None = session.number
-        caller = session.caller_number
-        return number.displayed_caller_id(caller, session.dialled) if number else caller
 
     async def play_ref(
         self, session: FlowSession, reference: str, *, interruptible: bool = False

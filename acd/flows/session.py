@@ -66,11 +66,15 @@ class FlowSession:
         self.number = number  # the dial plan number the call came in on (N1-N4)
         self.gone = asyncio.Event()
         self.digits: asyncio.Queue[str] = asyncio.Queue()
+        self._waiters: set[asyncio.Future[None]] = set()
         call.on_digit = self.digits.put_nowait
         call.on_end.append(self._call_ended)
 
     def _call_ended(self, call: Call) -> None:
         self.gone.set()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- state ------------------------------------------------------------
     @property
@@ -175,13 +179,26 @@ class FlowSession:
         return digit
 
     async def _wait(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, or CallerGone as soon as the call ends.
+
+        One future and two callbacks, no extra task: this is on every call's path.
+        """
         future = asyncio.ensure_future(awaitable)
-        gone = asyncio.ensure_future(self.gone.wait())
-        try:
-            done, _ = await asyncio.wait({future, gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-        if future not in done:
+        if not future.done() and not self.gone.is_set():
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def wake(_: object) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            future.add_done_callback(wake)
+            self._waiters.add(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.discard(waiter)
+                future.remove_done_callback(wake)
+        if not future.done():
             future.cancel()
             if self.has_media:
                 self.media.stop_playback()
@@ -246,7 +263,7 @@ class FlowSession:
         listener = _Connecting(self, ringback=ringback, on_ringing=on_ringing)
         attempt = self.dialer.dial(dial, listener)
         try:
-            result = await self._wait(attempt.wait())
+            result = await self._wait(attempt.done())
         except CallerGone:
             attempt.cancel()
             raise
