@@ -11,7 +11,8 @@ server-sent events pass through untouched. Per HTTP or WebSocket request:
    ``WWW-Authenticate``) for the API, event streams, scripts and
    WebSockets, and a 303 to the sign-in page for a browser asking for HTML.
 4. State-changing methods not carried by a token: the Origin (or Referer)
-   must be this site's; with a session, the CSRF token must match too.
+   must be this site's; with a session, the CSRF token must match too. A
+   WebSocket handshake carried by the session cookie must have our Origin.
 5. Pass on, with :class:`AuthContext` in ``scope["jono.auth"]``; add
    security headers to the response.
 """
@@ -83,22 +84,25 @@ class AuthMiddleware:
                 identity = await self.auth.from_session(session_id)
         path = scope["path"]
         if identity is None and not settings.is_public(path):
-            if _wants_page(scope, conn.headers, settings.is_api(path)):
+            if path == settings.logout_path and scope["type"] == "http":
+                # Signing out of a session that already ended: show the sign-in page.
+                await _redirect(scope, receive, send, settings.login_path)
+            elif _wants_page(scope, conn.headers, settings.is_api(path)):
                 target = f"{settings.login_path}?next={quote(_local_target(scope), safe='/')}"
                 await _redirect(scope, receive, send, target)
             else:
                 await _unauthorized(scope, receive, send, "sign-in required")
             return
         method = scope.get("method", "GET")
+        cookie_session = identity is not None and identity.session is not None
+        if scope["type"] == "websocket" and cookie_session and not self._same_origin(conn, client):
+            # Cross-site WebSocket hijacking: a cookie-carried handshake must come from
+            # our own pages (browsers always send Origin on WebSocket handshakes).
+            await _json(scope, receive, send, 403, {"error": "cross-site request refused"})
+            return
         if scope["type"] == "http" and method not in csrf.SAFE_METHODS and bearer is None:
             headers = conn.headers
-            if not csrf.same_origin(
-                headers.get("origin"),
-                headers.get("referer"),
-                scheme=client.scheme,
-                host=client.host,
-                extra=settings.trusted_origins,
-            ):
+            if not self._same_origin(conn, client, referer=True):
                 await _json(scope, receive, send, 403, {"error": "cross-site request refused"})
                 return
             if identity is not None and identity.session is not None:
@@ -126,6 +130,15 @@ class AuthMiddleware:
             session=identity.session if identity else None,
         )
         await self.app(scope, receive, _with_security_headers(send, secure, path))
+
+    def _same_origin(self, conn: HTTPConnection, client: ClientInfo, referer: bool = False) -> bool:
+        return csrf.same_origin(
+            conn.headers.get("origin"),
+            conn.headers.get("referer") if referer else None,
+            scheme=client.scheme,
+            host=client.host,
+            extra=self.auth.settings.trusted_origins,
+        )
 
 
 def _bearer(headers: Headers) -> str | None:

@@ -17,6 +17,8 @@ async def test_every_protected_route_without_a_session_is_401(site, client_for):
     for route in site.app.routes:
         if isinstance(route, Mount) or not isinstance(route, Route) or route.path in PUBLIC:
             continue
+        if route.path == "/logout":
+            continue  # without a session: back to the sign-in page (below)
         path = route.path.replace("{agent}", "bob").replace("{token_id}", "0123456789ab")
         for method in sorted(route.methods or ()):
             response = await client.request(
@@ -129,3 +131,8 @@ async def test_forwarded_host_counts_only_from_a_trusted_proxy(client_for):
         "/healthz", headers={"host": "localhost", "x-forwarded-host": "evil.example"}
     )
     assert response.status_code == 200  # ignored: the peer is no proxy
+
+
+async def test_sign_out_without_a_session_goes_to_the_sign_in_page(client_for):
+    response = await client_for().post("/logout", headers={"origin": ORIGIN})
+    assert response.status_code == 303 and response.headers["location"] == "/login"

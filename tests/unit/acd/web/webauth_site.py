@@ -21,7 +21,8 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from acd.web.auth import (
     AuthMiddleware,
@@ -127,8 +128,14 @@ def build_site(settings: AuthSettings | None = None) -> Site:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
+    async def live(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_json({"user": principal(websocket).user})
+        await websocket.close()
+
     app = Starlette(
         routes=[
+            WebSocketRoute("/ws", live),
             Route("/healthz", healthz),
             Route("/", home),
             Route("/api/queues", queues),
