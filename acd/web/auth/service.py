@@ -28,6 +28,7 @@ log = logging.getLogger("jono.auth")
 
 RolesOf = Callable[[str], UserRoles | None]
 SESSION_TOUCH_INTERVAL = 30.0
+PURGE_INTERVAL = 300.0
 
 
 def shown(user: str) -> str:
@@ -73,6 +74,7 @@ class WebAuth:
         self.clock = clock
         self.throttle = LoginThrottle(self.settings.throttle)
         self.trusted_proxies: tuple[Network, ...] = parse_networks(self.settings.trusted_proxies)
+        self._purged_at = float("-inf")
 
     # -- sign-in ---------------------------------------------------------
 
@@ -102,9 +104,20 @@ class WebAuth:
         if stored is not None and self.hasher.needs_rehash(stored):
             await self.accounts.set_password_hash(user, await self.hasher.hash_async(password))
         cookie_value, session = new_session(user, source, now)
+        await self._purge_expired(now)
         await self.sessions.add(session)
         log.info("login: user=%s source=%s", shown(user), source)
         return SignIn(result=SignInResult.OK, cookie_value=cookie_value)
+
+    async def _purge_expired(self, now: float) -> None:
+        """Drop expired sessions now and then (each sign-in, at most every few minutes)."""
+        if now - self._purged_at < PURGE_INTERVAL:
+            return
+        self._purged_at = now
+        s = self.settings
+        await self.sessions.remove_expired(
+            now, idle_timeout=s.session_idle_timeout, max_age=s.session_max_age
+        )
 
     async def sign_out(self, session: WebSession, client: ClientInfo) -> None:
         await self.sessions.remove(session.id_hash)

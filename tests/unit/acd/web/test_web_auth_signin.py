@@ -177,3 +177,11 @@ async def test_forwarded_for_names_the_client_behind_a_trusted_proxy(client_for,
         headers={"origin": ORIGIN, "x-forwarded-for": forwarded},
     )
     assert "source=203.0.113.99 " in caplog.text
+
+
+async def test_expired_sessions_are_dropped_from_the_store_at_later_sign_ins(site, client_for):
+    await signed_in(client_for(), "alice")
+    site.clock.now += site.auth.settings.session_max_age + 1
+    await signed_in(client_for(), "bob")
+    remaining = site.auth.sessions._sessions.values()
+    assert [s.user for s in remaining] == ["bob"]
