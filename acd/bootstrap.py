@@ -42,6 +42,7 @@ from acd.domain import AcdEngine, InMemoryAgentRepository
 from acd.flows.announcements import Announcements
 from acd.flows.inbound import InboundCalls
 from acd.flows.runner import FlowRunner
+from acd.metrics import QueueFigures, Sources, exposition, make_registry
 from acd.store import Store
 from acd.tasks import TaskGroup
 from acd.telephony.access import Access
@@ -88,6 +89,8 @@ class StoreLike(Protocol):
     def add_cdr(self, **fields: object) -> None: ...
 
     def add_queue_event(self, **fields: object) -> None: ...
+
+    def stats(self) -> dict[str, float]: ...
 
     def close(self) -> None: ...
 
@@ -147,6 +150,7 @@ class Jono:
         self.trunk_registrations = TrunkRegistrations(self.ua)
         # One nonce secret for the process: nonces issued before a reload stay valid.
         self._nonce_secret = secrets.token_bytes(32)
+        self.metrics = make_registry(self._metric_sources())
         self.http: HttpServer | None = None
         self._want_http = parts.http
         self._expiry_task: asyncio.Task[None] | None = None
@@ -204,6 +208,35 @@ class Jono:
     def media_status(self) -> dict[str, Any]:
         return {"legs": len(self.media.legs), "ticker": self.media.ticker.stats()}
 
+    def metrics_text(self) -> bytes:
+        return exposition(self.metrics)
+
+    def _metric_sources(self) -> Sources:
+        centre = self.centre
+        store = self.store
+
+        def queues() -> list[QueueFigures]:
+            if centre.plan is None:
+                return []
+            now = centre.now()
+            out = []
+            for name in sorted(centre.plan.queues):
+                snap = centre.engine.queue_snapshot(name, now)
+                agents = {state.value: len(ids) for state, ids in snap.agents.items()}
+                out.append(QueueFigures(name, len(snap.waiting), snap.longest_wait, agents))
+            return out
+
+        return Sources(
+            calls_started=lambda: dict(self.registry.started),
+            calls_active=self.registry.by_kind,
+            sip_responses=lambda: dict(self.ua.responses_sent),
+            registrations=lambda: sum(1 for _ in self.location.all_bindings()),
+            queues=queues,
+            media=self.media.ticker.stats,
+            media_legs=lambda: len(self.media.legs),
+            store=store.stats,
+        )
+
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
         # The contact centre and the HTTP API first: the first SIP request may need them.
@@ -214,7 +247,7 @@ class Jono:
             )
             services = WebServices(
                 centre=self.centre, commands=self.commands, reload=self.reload,
-                media_status=self.media_status,
+                media_status=self.media_status, metrics=self.metrics_text,
             )
             self.http = HttpServer(build_app(services), host, port)
             if not await self.http.start():

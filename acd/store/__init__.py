@@ -56,6 +56,14 @@ class Store:
         """Queue a queue event row (columns of :class:`QueueEventRow`)."""
         self.writer.insert(QueueEventRow.__tablename__, fields)
 
+    def stats(self) -> dict[str, float]:
+        """The writer's backlog, rows written, and how long its last batch took."""
+        writer = self.writer
+        return {
+            "backlog": writer.queue.qsize(), "written": writer.written,
+            "last_batch_s": writer.last_batch_s, "failed_batches": writer.failed_batches,
+        }
+
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is written."""
         self.writer.flush(timeout)

@@ -17,3 +17,4 @@ class WebServices:
     commands: AgentCommands
     reload: Callable[[], list[str]]
     media_status: Callable[[], dict[str, Any]]
+    metrics: Callable[[], bytes] = lambda: b""

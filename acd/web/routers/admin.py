@@ -1,4 +1,5 @@
-"""The admin's operations: reload the dial plan (S3), media figures."""
+"""The admin's operations: reload the dial plan (S3), media figures, and
+``/metrics`` for Prometheus."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from acd.metrics import CONTENT_TYPE
 from acd.web.services import WebServices
 
 
@@ -19,7 +21,11 @@ def routes(services: WebServices) -> list[Route]:
     async def media(request: Request) -> Response:
         return JSONResponse(services.media_status())
 
+    async def metrics(request: Request) -> Response:
+        return Response(services.metrics(), media_type=CONTENT_TYPE)
+
     return [
+        Route("/metrics", metrics),
         Route("/api/media", media),
         Route("/api/reload", reload, methods=["POST"]),
     ]

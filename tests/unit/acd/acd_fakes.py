@@ -268,6 +268,9 @@ class FakeStore:
     def add_cdr(self, **fields: Any) -> None:
         self.cdrs.append(fields)
 
+    def stats(self) -> dict[str, float]:
+        return {"backlog": 0, "written": len(self.rows) + len(self.cdrs), "last_batch_s": 0.0}
+
     def close(self) -> None:
         pass
 
