@@ -38,6 +38,7 @@ from acd.contact.agents import AgentCommands
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
+from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
 from acd.flows.announcements import Announcements
 from acd.flows.inbound import InboundCalls
@@ -151,6 +152,7 @@ class Jono:
         # One nonce secret for the process: nonces issued before a reload stay valid.
         self._nonce_secret = secrets.token_bytes(32)
         self.metrics = make_registry(self._metric_sources())
+        self.control = ControlServer(self.reload)
         self.http: HttpServer | None = None
         self._want_http = parts.http
         self._expiry_task: asyncio.Task[None] | None = None
@@ -255,6 +257,11 @@ class Jono:
                 self.http = None
                 raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
         await self.ua.start(self.settings.host, self.settings.port)
+        try:
+            await self.control.start(self.settings.host, self.ua.port)
+        except OSError as err:
+            log.warning("no control socket: jono reload will not find this server",
+                        error=str(err))
         restored = self.location.restore(self.clock.now())
         self.location.pop_events()
         http = self.http.address if self.http is not None else None
@@ -275,6 +282,7 @@ class Jono:
             call.end("jono", "shutdown")
         await self.tasks.close()
         await self.centre.close()
+        await self.control.close()
         if self.http is not None:
             await self.http.close()
         self.trunk_registrations.stop()
