@@ -102,6 +102,7 @@ def check(
         *_queues(plan, names),
         *_schedules(plan),
         *_prompts(plan, locate, names),
+        *_outbound(plan, names),
     ]
 
 
@@ -199,6 +200,35 @@ def _queues(plan: Dialplan, names: Names) -> Iterator[Finding]:
         if queue.schedule is not None and queue.schedule not in names("schedules"):
             message = unknown("schedule", queue.schedule, names("schedules"))
             yield Finding(path=(*path, "schedule"), message=message)
+
+
+def _outbound(plan: Dialplan, names: Names) -> Iterator[Finding]:
+    trunk = plan.outbound.trunk
+    if trunk is not None:
+        if trunk not in names("trunks"):
+            message = unknown("trunk", trunk, names("trunks"))
+            yield Finding(path=("outbound", "trunk"), message=message)
+        elif trunk in plan.trunks and plan.trunks[trunk].outbound is None:
+            message = f"trunk '{trunk}' has no 'outbound' gateway to call out through"
+            yield Finding(path=("outbound", "trunk"), message=message)
+    for name, user in plan.users.items():
+        shown = user.caller_id
+        if shown is None or "numbers" in names.dropped:
+            continue
+        number = plan.numbers.get(shown)
+        dest = number.destination if number is not None else None
+        own = dest is not None and dest.kind == "user" and dest.target == name
+        group = (
+            number is not None and number.allow_member_presentation and dest is not None
+            and dest.kind == "queue" and dest.target in plan.queues
+            and name in plan.queues[dest.target].members
+        )
+        if not (own or group):
+            message = (
+                f"'{shown}' must be a number of this plan that reaches user '{name}', or one "
+                "with allow_member_presentation of a queue they are in (N3)"
+            )
+            yield Finding(path=("users", name, "caller_id"), message=message)
 
 
 def _overlaps(ranges: list[tuple[int, int, str]]) -> Iterator[tuple[str, str]]:

@@ -9,6 +9,7 @@ driven by a :class:`~acd.flows.session.FlowSession` in its own task.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -24,6 +25,7 @@ from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
 from acd.flows.session import CallerInfo, FlowSession
 from acd.telephony.inbound import InboundInvite
+from acd.telephony.outbound import OutboundRules
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 from sip.errors import SipError
@@ -53,10 +55,12 @@ class InboundCalls:
         self.plan: Dialplan | None = None
         self.runner: FlowRunner | None = None
         self.prompts: PromptLibrary | None = None
+        self.outbound: OutboundRules | None = None
 
     def configure(self, plan: Dialplan, runner: FlowRunner, prompts: PromptLibrary) -> None:
         """The plan new calls start on; calls in progress keep theirs (S3)."""
         self.plan, self.runner, self.prompts = plan, runner, prompts
+        self.outbound = OutboundRules(plan, runner.trunks)
 
     # -- handlers of acd.telephony.inbound ------------------------------------
     def extension(self, invite: InboundInvite) -> None:
@@ -78,12 +82,42 @@ class InboundCalls:
         """A dial plan number: its destination as a call flow (N1)."""
         plan = self._plan()
         number = plan.find_number(invite.dialled)
+        if number is None and invite.caller.kind == "user":
+            self._call_out(invite)
+            return
         # N1: an internal-only number is not reachable from a trunk.
         if number is None or (number.internal_only and invite.caller.kind == "trunk"):
             # S4: a number that is not (or no longer) in service gets a clear answer.
             self._refuse(invite, 404, "Not In Service", "not_in_service")
             return
         self._start(invite, number.destination, number, number.language or plan.server.language)
+
+    def _call_out(self, invite: InboundInvite) -> None:
+        """A user dials a number out: the plan's rules decide (P2)."""
+        assert self.outbound is not None and self.runner is not None
+        user = invite.caller.name
+        decision = self.outbound.decide(user, invite.dialled)
+        if decision is None:
+            self._refuse(invite, 404, "Not Found", "not_in_service")
+            return
+        if not decision.allowed or decision.route is None:
+            log.info("call out refused", user=user, number=decision.number,
+                     reason=decision.reason)
+            self._refuse(invite, decision.status, decision.reason.title(), "refused")
+            return
+        info = replace(self.caller_info(invite), presented=decision.caller_id)
+        call = self._call(invite, info, live=True)
+        call.external = "outbound"
+        prompts, plan = self.prompts, self._plan()
+        assert prompts is not None
+        session = FlowSession(
+            call, caller=info, prompts=prompts, dialer=self.dialer,
+            language=plan.server.language,
+        )
+        log.info("call out", call_id=call.id, user=user, number=decision.number,
+                 why=decision.reason, trunk=decision.route.trunk)
+        runner = self.runner
+        self.spawn(runner.run(session, None, first=runner.call_out(session, decision.route)))
 
     # -- calls -----------------------------------------------------------------
     def caller_info(self, invite: InboundInvite) -> CallerInfo:

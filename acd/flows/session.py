@@ -45,6 +45,7 @@ class CallerInfo:
     display: str | None  # the caller's name, if known
     dialled: str
     user: str | None = None  # the dial plan user calling, if any
+    presented: str | None = None  # the number shown on calls out (N3), if the plan sets one
 
 
 class FlowSession:

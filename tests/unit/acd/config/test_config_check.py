@@ -33,6 +33,7 @@ def test_schema_describes_every_section_and_include() -> None:
         "announcements",
         "queues",
         "feature_codes",
+        "outbound",
         "include",
     }
     assert schema["additionalProperties"] is False
