@@ -161,7 +161,7 @@ class FlowSession:
         key = "|".join([self.language, *names]) if names else None
         before = self.digits.qsize()
         self.media.play(pcm, done, interruptible=interruptible, cache_key=key)
-        await self._wait(finished)
+        await self.until(finished)
         if interruptible and self.digits.qsize() > before:
             return self._peek_digit()
         return None
@@ -179,7 +179,7 @@ class FlowSession:
             self.digits.put_nowait(d)
         return digit
 
-    async def _wait(self, awaitable: Awaitable[T]) -> T:
+    async def until(self, awaitable: Awaitable[T]) -> T:
         """``awaitable``'s result, or CallerGone as soon as the call ends.
 
         One future and two callbacks, no extra task: this is on every call's path.
@@ -221,7 +221,7 @@ class FlowSession:
         wait = timeout
         while len(got) < max_digits:
             try:
-                digit = await self._wait(asyncio.wait_for(self.digits.get(), wait))
+                digit = await self.until(asyncio.wait_for(self.digits.get(), wait))
             except TimeoutError:
                 break
             if terminator and digit == terminator:
@@ -264,7 +264,7 @@ class FlowSession:
         listener = _Connecting(self, ringback=ringback, on_ringing=on_ringing)
         attempt = self.dialer.dial(dial, listener)
         try:
-            result = await self._wait(attempt.done())
+            result = await self.until(attempt.done())
         except CallerGone:
             attempt.cancel()
             raise

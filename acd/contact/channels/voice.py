@@ -152,17 +152,13 @@ class QueuedCaller:
             self._tasks.append(asyncio.ensure_future(self._announce()))
             if self.settings.exit_key:
                 self._tasks.append(asyncio.ensure_future(self._keys()))
-        waits = {asyncio.ensure_future(self._settled()), asyncio.ensure_future(self._gone())}
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-            self._stop_tasks()
-        if not self.outcome.done():
+            kind, destination = await session.until(self.outcome)
+        except CallerGone:
             self.channel.left(self)
             return None
-        kind, destination = self.outcome.result()
+        finally:
+            self._stop_tasks()
         if kind == "bridged":
             await session.wait_end()
             self.channel.left(self)
@@ -177,12 +173,6 @@ class QueuedCaller:
             session.hangup("queue overflow")
             return None
         return Destination.parse(destination)
-
-    async def _settled(self) -> None:
-        await asyncio.shield(self.outcome)
-
-    async def _gone(self) -> None:
-        await self.session.gone.wait()
 
     def _stop_tasks(self) -> None:
         for task in self._tasks:
