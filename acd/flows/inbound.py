@@ -106,7 +106,7 @@ class InboundCalls:
             self._refuse(invite, decision.status, decision.reason.title(), "refused")
             return
         info = replace(self.caller_info(invite), presented=decision.caller_id)
-        call = self._call(invite, info, live=True)
+        call = self._call(invite, info, live=True, callee=decision.number)
         call.external = "outbound"
         prompts, plan = self.prompts, self._plan()
         assert prompts is not None
@@ -137,8 +137,18 @@ class InboundCalls:
             number = "anonymous"
         return CallerInfo(source, number, from_.display, invite.dialled)
 
-    def _call(self, invite: InboundInvite, info: CallerInfo, *, live: bool) -> Call:
+    def _call(
+        self, invite: InboundInvite, info: CallerInfo, *, live: bool, callee: str | None = None
+    ) -> Call:
+        """The caller's call. Its record names the caller and callee one way (S2):
+        a user by name, anyone else by E.164 number (the trunk's rules)."""
         leg = self.legs.incoming(invite.request, invite.txn, invite.source)
+        plan = self._plan()
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        caller = info.user or (trunk.normalise.normalise(info.number) if trunk else info.number)
+        if callee is None:
+            user = self.runner.directory.user_for(invite.dialled) if self.runner else None
+            callee = user or (trunk.normalise.normalise(invite.dialled) if trunk else invite.dialled)
         return Call(
             Party("caller", leg, user=info.user),
             incoming=leg,
@@ -146,8 +156,9 @@ class InboundCalls:
             registry=self.registry if live else None,
             records=self.records,
             source=info.source,
-            caller_number=info.number,
-            callee=invite.dialled,
+            caller_number=caller,
+            caller_name=info.display,
+            callee=callee,
             external="inbound" if invite.caller.kind == "trunk" else None,
         )
 
@@ -178,8 +189,9 @@ class InboundCalls:
         runner: FlowRunner, session: FlowSession, destination: Destination, kind: str
     ) -> None:
         # Every line this call's flow logs carries its id, caller and callee.
+        call = session.call
         structlog.contextvars.bind_contextvars(
-            call_id=session.call_id, caller=session.caller_number, callee=session.dialled,
+            call_id=call.id, caller=call.caller_number, callee=call.callee,
         )
         log.info("call in", source=session.caller.source, kind=kind)
         await runner.run(session, destination)

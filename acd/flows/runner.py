@@ -116,6 +116,7 @@ class FlowRunner:
 
     async def _to_echo(self, session: FlowSession, target: str | None) -> Next:
         """The echo test: the caller hears themselves through the media engine."""
+        session.call.note = "echo"
         await session.open_media()
         session.answer()
         session.media.echo(True)
@@ -124,6 +125,7 @@ class FlowRunner:
 
     async def _to_announcement(self, session: FlowSession, target: str | None) -> Next:
         assert target is not None
+        session.call.note = "message"
         await self.play_ref(session, target)
         return self.announcements.then(target)
 
@@ -222,6 +224,7 @@ class FlowRunner:
         if forward is not None:
             return forward
         if user.no_answer_message:
+            session.call.note = "message"
             await self.play_ref(session, user.no_answer_message)
             return None
         if session.answered:

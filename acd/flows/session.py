@@ -268,8 +268,10 @@ class FlowSession:
         except CallerGone:
             attempt.cancel()
             raise
-        if not result.party and listener.ringback_started and self.has_media:
-            self.media.stop_playback()
+        if not result.party:
+            self.call.last_dial = result.outcome.value
+            if listener.ringback_started and self.has_media:
+                self.media.stop_playback()
         return result
 
     async def wait_end(self) -> None:

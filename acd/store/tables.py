@@ -39,7 +39,9 @@ class CallRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     call_id: Mapped[str] = mapped_column(String(256), index=True)
+    # A user by name, anyone else by E.164 number; the display name apart.
     caller: Mapped[str] = mapped_column(String(256))
+    caller_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
     callee: Mapped[str] = mapped_column(String(256))
     source: Mapped[str] = mapped_column(String(64))  # "user:alice" or "trunk:provider"
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

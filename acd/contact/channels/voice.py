@@ -168,6 +168,7 @@ class QueuedCaller:
             return None
         session.stop_audio()
         if destination is None:
+            session.call.note = "overflowed"
             with contextlib.suppress(CallerGone):
                 await session.play(["goodbye"])
             session.hangup("queue overflow")

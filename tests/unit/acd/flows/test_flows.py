@@ -139,3 +139,30 @@ async def test_a_call_out_the_rules_refuse_gets_403_and_no_leg(server: FakeServe
     assert caller.sent == [("reject", 403)]
     assert server.legs.outgoing_legs == []
     assert server.store.cdrs[0]["disposition"] == "refused"
+
+
+async def test_records_name_people_one_way_and_say_what_happened(server: FakeServer) -> None:
+    dial(server, "+35891234567")  # the menu; the caller leaves while it plays
+    caller = server.legs.incoming_legs[-1]
+    await until(lambda: caller.answered)
+    caller.bye()
+    user_dials_extension(server, "alice", "1003")  # carol declines, alice hears 603
+    (await server.legs.next_outgoing()).fail(603)
+    await until(lambda: len(server.store.cdrs) == 2)
+    menu, declined = server.store.cdrs
+    assert (menu["caller"], menu["caller_name"], menu["callee"]) == (
+        "+358401234567", menu["caller_name"], "+35891234567",
+    )
+    assert menu["caller_name"].startswith("Caller")
+    assert (menu["status"], menu["disposition"], menu["ended_by"]) == (200, "abandoned", "caller")
+    assert (declined["caller"], declined["callee"], declined["disposition"]) == (
+        "alice", "carol", "rejected",
+    )
+
+
+def user_dials_extension(server: FakeServer, user: str, dialled: str) -> None:
+    request = invite(dialled, caller=user)
+    server.jono.inbound.extension(InboundInvite(
+        "extension", request, object(), Target("udp", "127.0.0.1", 5999), Caller("user", user),
+        dialled,
+    ))
