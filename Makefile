@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 CONFIG ?= config/example.yaml
+# Browser libraries (npm, pinned by package-lock.json), staged to be served under /static/vendor/.
+VENDOR := acd/web/static/vendor/manifest.json
 
-.PHONY: run test lint typecheck unit e2e tools bench clean
+.PHONY: run test lint typecheck unit e2e tools vendor bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,8 +16,13 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-run: $(STAMP)
-	$(BIN)/jono serve $(CONFIG)
+$(VENDOR): package.json package-lock.json scripts/install_web_vendor
+	scripts/install_web_vendor
+
+vendor: $(VENDOR)
+
+run: $(STAMP) $(VENDOR)
+	$(BIN)/jono serve $(CONFIG) $(ARGS)
 
 tools:
 	@scripts/install_test_tools
@@ -29,7 +36,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit tests/integration
 
-test: $(STAMP) tools
+test: $(STAMP) tools $(VENDOR)
 	$(BIN)/ruff check sip media acd tests scripts
 	$(BIN)/mypy
 	$(BIN)/pytest -q -n 2 --dist loadgroup
@@ -38,4 +45,4 @@ bench: $(STAMP) tools
 	$(BIN)/python scripts/bench/sip_calls.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache node_modules acd/web/static/vendor

@@ -51,5 +51,6 @@ def collect_full() -> int:
         log.warning("full collection freed %d objects in %.0f ms: something keeps "
                     "forming reference cycles", freed, took_ms)
     else:
-        log.info("full collection freed %d objects in %.0f ms", freed, took_ms)
+        # Every ten minutes: debug, not info (the log is for what happened).
+        log.debug("full collection freed %d objects in %.0f ms", freed, took_ms)
     return freed

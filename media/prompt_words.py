@@ -115,6 +115,10 @@ def number_name(n: int) -> str:
 # minute" is "en minut", not the counting form "ett" (see ONE_MINUTE below).
 PHRASES: Mapping[str, Mapping[str, str]] = {
     "en": {
+        "logged_in": "You are logged in and ready for calls.",
+        "logged_out": "You are logged out.",
+        "paused": "You are paused. You will get no calls.",
+        "unpaused": "You are ready for calls again.",
         "more_than": "more than",
         "minute": "minute",
         "minutes": "minutes",
@@ -148,6 +152,10 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         ),
     },
     "fi": {
+        "logged_in": "Olet kirjautunut sisään ja valmiina ottamaan puheluita.",
+        "logged_out": "Olet kirjautunut ulos.",
+        "paused": "Olet tauolla. Et saa puheluita.",
+        "unpaused": "Olet taas valmiina ottamaan puheluita.",
         "more_than": "yli",
         "minute": "minuutti",
         "minutes": "minuuttia",
@@ -180,6 +188,10 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         ),
     },
     "sv": {
+        "logged_in": "Du är inloggad och redo att ta samtal.",
+        "logged_out": "Du är utloggad.",
+        "paused": "Du har paus. Du får inga samtal.",
+        "unpaused": "Du är redo att ta samtal igen.",
         "more_than": "mer än",
         "minute": "minut",
         "minutes": "minuter",

@@ -90,6 +90,7 @@ class UserAgent:
         # §8.2.2.2 merged requests: (from tag, call-id, cseq) -> branch.
         self._in_progress: dict[tuple[str, str, str], str] = {}
         self.cancel_listeners: dict[int, Callable[[Request], None]] = {}
+        self.responses_sent: dict[int, int] = {}  # by status code, for metrics
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self, host: str, port: int) -> None:
@@ -135,6 +136,8 @@ class UserAgent:
         return txn
 
     def send_response(self, txn: object, response: Response) -> None:
+        status = response.status
+        self.responses_sent[status] = self.responses_sent.get(status, 0) + 1
         if "Server" not in response.headers:
             response.headers.add("Server", self.user_agent)
         self._run(self.layer.send_response(cast(ServerTransaction, txn), response, self.now()))

@@ -25,6 +25,16 @@ from acd.config.users import REGISTERING_KINDS
 Locator = Callable[[KeyPath, str], Path | None]
 
 
+# Accepted by the schema, not yet carried out by the server: refused here so
+# that no plan that passes ``jono check`` silently does nothing.
+NOT_YET = {
+    "voicemail": "voicemail is not available yet: forward to a user, a queue or a number, "
+    "or play no_answer_message",
+    "callback": "callback is not available yet: send callers to a queue, a menu or an "
+    "announcement instead",
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     path: KeyPath
@@ -92,6 +102,7 @@ def check(
         *_queues(plan, names),
         *_schedules(plan),
         *_prompts(plan, locate, names),
+        *_outbound(plan, names),
     ]
 
 
@@ -108,10 +119,14 @@ def _destinations(plan: Dialplan, names: Names) -> Iterator[Finding]:
         elif dest.kind == "callback" and target in plan.queues:
             if plan.queues[target].callback is None:
                 yield Finding(path=path, message=f"queue '{target}' has no callback settings")
+            else:
+                yield Finding(path=path, message=NOT_YET["callback"])
         elif dest.kind == "voicemail" and target in plan.users:
             if not plan.users[target].voicemail:
                 message = f"user '{target}' has no voicemail (set voicemail: true)"
                 yield Finding(path=path, message=message)
+            else:
+                yield Finding(path=path, message=NOT_YET["voicemail"])
         elif dest.kind == "number" and not outbound:
             yield Finding(path=path, message=f"no trunk has 'outbound' to call {dest}")
 
@@ -149,6 +164,8 @@ def _numbers_and_extensions(plan: Dialplan) -> Iterator[Finding]:
 def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
     for name, user in plan.users.items():
         path: KeyPath = ("users", name)
+        if user.voicemail:
+            yield Finding(path=(*path, "voicemail"), message=NOT_YET["voicemail"])
         if user.password is not None and user.password_ha1 is not None:
             yield Finding(path=path, message="give password or password_ha1, not both")
         registering = [d.kind for d in user.devices if d.kind in REGISTERING_KINDS]
@@ -178,9 +195,40 @@ def _queues(plan: Dialplan, names: Names) -> Iterator[Finding]:
                 yield Finding(path=(*path, "members", member), message=message, at_key=True)
         if queue.exit_key is not None and queue.exit_destination is None:
             yield Finding(path=(*path, "exit_key"), message="exit_key needs exit_destination")
+        if queue.callback is not None:
+            yield Finding(path=(*path, "callback"), message=NOT_YET["callback"])
         if queue.schedule is not None and queue.schedule not in names("schedules"):
             message = unknown("schedule", queue.schedule, names("schedules"))
             yield Finding(path=(*path, "schedule"), message=message)
+
+
+def _outbound(plan: Dialplan, names: Names) -> Iterator[Finding]:
+    trunk = plan.outbound.trunk
+    if trunk is not None:
+        if trunk not in names("trunks"):
+            message = unknown("trunk", trunk, names("trunks"))
+            yield Finding(path=("outbound", "trunk"), message=message)
+        elif trunk in plan.trunks and plan.trunks[trunk].outbound is None:
+            message = f"trunk '{trunk}' has no 'outbound' gateway to call out through"
+            yield Finding(path=("outbound", "trunk"), message=message)
+    for name, user in plan.users.items():
+        shown = user.caller_id
+        if shown is None or "numbers" in names.dropped:
+            continue
+        number = plan.numbers.get(shown)
+        dest = number.destination if number is not None else None
+        own = dest is not None and dest.kind == "user" and dest.target == name
+        group = (
+            number is not None and number.allow_member_presentation and dest is not None
+            and dest.kind == "queue" and dest.target in plan.queues
+            and name in plan.queues[dest.target].members
+        )
+        if not (own or group):
+            message = (
+                f"'{shown}' must be a number of this plan that reaches user '{name}', or one "
+                "with allow_member_presentation of a queue they are in (N3)"
+            )
+            yield Finding(path=("users", name, "caller_id"), message=message)
 
 
 def _overlaps(ranges: list[tuple[int, int, str]]) -> Iterator[tuple[str, str]]:

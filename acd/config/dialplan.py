@@ -11,6 +11,7 @@ from acd.config.announcements import Announcement
 from acd.config.base import Model
 from acd.config.menus import Menu
 from acd.config.numbers import Number
+from acd.config.outbound import Outbound
 from acd.config.queues import Queue
 from acd.config.schedules import Schedule
 from acd.config.server import FeatureCodes, Server
@@ -28,6 +29,7 @@ SECTIONS = (
     "announcements",
     "queues",
     "feature_codes",
+    "outbound",
 )
 
 
@@ -41,6 +43,7 @@ class Dialplan(Model):
     announcements: dict[Name, Announcement] = Field(default_factory=dict)
     queues: dict[Name, Queue] = Field(default_factory=dict)
     feature_codes: FeatureCodes = FeatureCodes()
+    outbound: Outbound = Outbound()
 
     @model_validator(mode="before")
     @classmethod

@@ -23,6 +23,8 @@ from acd.config.messages import message_for, show
 from acd.config.yamlpos import Mark, Positions, read_yaml
 
 INCLUDE = "include"
+# Sections that are one object, not a mapping of named entries.
+SINGLETONS = ("server", "feature_codes", "outbound")
 
 
 class _Reader:
@@ -179,7 +181,7 @@ def _without_invalid(
             loc = error["loc"]
             section = str(loc[0]) if loc else ""
             body = trimmed.get(section)
-            named = section not in ("server", "feature_codes") and isinstance(body, dict)
+            named = section not in SINGLETONS and isinstance(body, dict)
             if named and len(loc) > 1 and isinstance(body, dict) and loc[1] in body:
                 del body[loc[1]]
                 dropped.setdefault(section, set()).add(str(loc[1]))

@@ -28,8 +28,10 @@ from acd.domain.errors import (
 from acd.domain.ewt import announcement_for, estimate_wait
 from acd.domain.repository import AgentRepository, InMemoryAgentRepository
 from acd.domain.snapshots import AgentSnapshot, QueueSnapshot, WaitingCaller
+from acd.domain.work import CALL_KINDS, CallKind, Capacity, Channel, WorkItem
 
 __all__ = [
+    "CALL_KINDS",
     "AcdEngine",
     "AcdError",
     "AgentConfig",
@@ -38,7 +40,10 @@ __all__ = [
     "AgentState",
     "AgentStateChanged",
     "Bridge",
+    "CallKind",
     "CancelRing",
+    "Capacity",
+    "Channel",
     "ConfigError",
     "Decision",
     "Device",
@@ -55,6 +60,7 @@ __all__ = [
     "UnknownCall",
     "UnknownQueue",
     "WaitingCaller",
+    "WorkItem",
     "announcement_for",
     "estimate_wait",
 ]

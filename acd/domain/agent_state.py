@@ -14,9 +14,14 @@ table raises :class:`IllegalTransition`. The engine is the only writer.
     ready      --pause--------------> paused
     paused     --unpause------------> ready
     *          --logout-------------> logged_out
+    ready      --engage-------------> on_call      (a call the engine did not offer)
+    reserved   --engage-------------> on_call      (its offer is withdrawn)
+    on_call    --release------------> ready | wrap_up
 
-On a call, pause and logout are remembered and applied when the call ends
-(on_call -> paused | logged_out, skipping wrap-up).
+On a queue call, pause and logout are remembered and applied when the call
+ends (on_call -> paused | logged_out, skipping wrap-up). An agent who holds
+work the engine did not offer (acd.domain.work) is never ready: a move that
+would make it ready makes it on_call instead, until the work is released.
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ TRANSITIONS: dict[tuple[AgentState, str], AgentState] = {
     (S.PAUSED, "logout"): S.LOGGED_OUT,
     (S.ON_CALL, "pause"): S.PAUSED,
     (S.ON_CALL, "logout"): S.LOGGED_OUT,
+    (S.READY, "engage"): S.ON_CALL,
+    (S.RESERVED, "engage"): S.ON_CALL,
+    (S.ON_CALL, "release"): S.READY,
+    (S.ON_CALL, "release_wrap_up"): S.WRAP_UP,
 }
 
 

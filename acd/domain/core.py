@@ -94,6 +94,8 @@ class EngineCore:
         rec.since = now
         if new is not S.PAUSED:
             rec.pause_reason = None
+        if new is not S.ON_CALL:
+            rec.call_kind = None
         out.append(AgentStateChanged(agent_id=rec.id, old=old, new=new, reason=reason, at=now))
         self._reindex(rec)
 
@@ -117,6 +119,13 @@ class EngineCore:
         new = next_state(rec.state, event)
         if idle:
             rec.idle_since = now
+        if rec.engaged:
+            # Busy with work the engine did not offer: on_call, not ready.
+            kind = next(iter(rec.engaged.values())).kind
+            if rec.state is not S.ON_CALL:
+                self._set_state(rec, S.ON_CALL, f"{kind}_call", now, out)
+            rec.call_kind = kind
+            return
         self._repo.release(rec.id)
         self._set_state(rec, new, reason, now, out)
         if event != "offer_over":
@@ -196,7 +205,12 @@ class EngineCore:
             if index is None:
                 continue
             cfg = self._queues[qid]
-            if rec.state is S.READY and qid in rec.queues and self._can_serve(rec, cfg):
+            if (
+                rec.state is S.READY
+                and not rec.engaged
+                and qid in rec.queues
+                and self._can_serve(rec, cfg)
+            ):
                 index.add(rec.id, tier_of(cfg, rec.id), rec.idle_since)
             else:
                 index.remove(rec.id)

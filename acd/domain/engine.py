@@ -44,6 +44,9 @@ Choices where the spec leaves room (documented here, tested by name):
   the same instant fire cool-off ends first.
 * ``retry_after: 0`` lets an agent who failed a call be offered it again at
   once (it is still the first caller in line).
+* Work the engine did not offer (a direct or outbound call, D11 on call
+  internal/outbound) keeps an agent on_call and out of every offer; a
+  logout during it applies at once (there is no queue call to finish).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ from acd.domain.records import AgentRecord, CallRecord
 from acd.domain.repository import AgentRepository
 from acd.domain.snapshots import EngineQueries
 from acd.domain.waiting import WaitingList, wait_key
+from acd.domain.work import WorkItem
 
 S = AgentState
 FAILURE_REASONS = frozenset({"rejected", "no_answer", "unreachable"})
@@ -245,6 +249,7 @@ class AcdEngine(EngineQueries):
         rec.unanswered_in_a_row = 0
         rec.unreachable_in_a_row = 0
         self._set_state(rec, next_state(rec.state, "answer"), "answered", now, out)
+        rec.call_kind = "inbound"
         out.append(Bridge(call_id=call.id, agent_id=rec.id, offer_id=offer_id, device_id=device_id))
         self._event(
             out,
@@ -395,6 +400,53 @@ class AcdEngine(EngineQueries):
         rec = self._agent(agent_id)
         rec.registered.discard(device_id)
         return self._eligibility_changed(rec, now)
+
+    # ------------------------------------------------- work not offered
+
+    def agent_engaged(self, agent_id: str, item: WorkItem, now: float) -> list[Decision]:
+        """The agent took or made a call the engine did not offer (a direct,
+        internal or outbound call; see :mod:`acd.domain.work`). A ready agent
+        goes on_call; a ringing offer is withdrawn and its caller keeps its
+        place (D12; not counted as unanswered, D10). Other states stay: the
+        agent is on_call when it would otherwise become ready."""
+        rec = self._agent(agent_id)
+        out: list[Decision] = []
+        if item.id in rec.engaged:
+            return out
+        rec.engaged[item.id] = item
+        if rec.state is S.RESERVED and rec.offer_id is not None:
+            self._cancel_agent_offer(rec, "agent_busy", now, out)
+        if rec.state is S.READY:
+            self._repo.try_reserve(rec.id)
+        if rec.state in (S.READY, S.RESERVED):
+            self._set_state(rec, next_state(rec.state, "engage"), f"{item.kind}_call", now, out)
+            rec.call_kind = item.kind
+        return out
+
+    def agent_released(
+        self, agent_id: str, item_id: str, now: float, wrap_up: float = 0.0
+    ) -> list[Decision]:
+        """The work of :meth:`agent_engaged` is over. An agent it kept on_call
+        goes to wrap-up for ``wrap_up`` seconds (O5), a pause asked for during
+        the call, or ready."""
+        rec = self._agent(agent_id)
+        out: list[Decision] = []
+        if rec.engaged.pop(item_id, None) is None:
+            return out
+        if rec.state is not S.ON_CALL or rec.call_id is not None:
+            return out  # not on_call for this work (paused, wrap-up, a queue call)
+        if rec.engaged:
+            rec.call_kind = next(iter(rec.engaged.values())).kind
+            return out
+        if rec.pending_pause is not None:
+            reason, rec.pending_pause = rec.pending_pause, None
+            self._pause(rec, reason, now, out)
+        elif wrap_up > 0:
+            self._set_state(rec, next_state(rec.state, "release_wrap_up"), "call_ended", now, out)
+            rec.wrap_timer = self._deadlines.add("wrap_up_over", rec.id, now + wrap_up)
+        else:
+            self._become_ready(rec, "call_ended", now, out, idle=True, event="release")
+        return out
 
     # ------------------------------------------------------------- clock
 

@@ -11,6 +11,7 @@ from acd.domain.agent_state import AgentState
 from acd.domain.config import AgentConfig, QueueConfig
 from acd.domain.timers import Timer
 from acd.domain.waiting import WaitKey
+from acd.domain.work import CallKind, WorkItem
 
 
 @dataclass(slots=True, eq=False)
@@ -35,6 +36,11 @@ class AgentRecord:
     unreachable_in_a_row: int = 0
     wrap_timer: Timer | None = None
     removed: bool = False
+    # Work the engine did not offer (direct, internal, outbound calls): while
+    # any is held the agent gets no offers and shows on_call (acd.domain.work).
+    engaged: dict[str, WorkItem] = field(default_factory=dict)
+    # D11: what kind of call an on_call agent is on.
+    call_kind: CallKind | None = None
 
 
 @dataclass(slots=True, eq=False)

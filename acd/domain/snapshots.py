@@ -51,6 +51,10 @@ class AgentSnapshot:
     call_id: str | None
     unanswered_in_a_row: int
     unreachable_in_a_row: int
+    # D11: inbound, outbound or internal while on_call.
+    call_kind: str | None = None
+    # Work the engine did not offer (acd.domain.work), by id.
+    engaged: frozenset[str] = frozenset()
 
 
 class EngineQueries(EngineCore):
@@ -123,6 +127,8 @@ class EngineQueries(EngineCore):
             call_id=rec.call_id,
             unanswered_in_a_row=rec.unanswered_in_a_row,
             unreachable_in_a_row=rec.unreachable_in_a_row,
+            call_kind=rec.call_kind,
+            engaged=frozenset(rec.engaged),
         )
 
     def _estimate(self, queue_id: str, position: int) -> float | None:

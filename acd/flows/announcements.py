@@ -10,27 +10,26 @@ plan is loaded, so a call never waits for the disk or for TTS.
 from __future__ import annotations
 
 import hashlib
-import logging
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
-import numpy as np
+import structlog
 
+from acd.config import Announcement, Dialplan
+from acd.config.types import Destination
+from media.codecs import Pcm
+from media.prompt_words import ESPEAK_VOICES
 from media.prompts import PromptLibrary, decode_file
 
-log = logging.getLogger("jono.announcements")
-
-ESPEAK_VOICES = {"en": "en", "fi": "fi", "sv": "sv"}
-
+log = structlog.stdlib.get_logger("jono.announcements")
 
 def speak(text: str, language: str, cache_dir: Path) -> Path | None:
     """Render ``text`` with espeak-ng into a cached 8 kHz WAV; None without espeak-ng."""
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         return None
-    voice = ESPEAK_VOICES.get(language, "en")
+    voice = ESPEAK_VOICES.get(language, ESPEAK_VOICES["en"])
     digest = hashlib.sha256(f"{voice}\0{text}".encode()).hexdigest()[:20]
     out = cache_dir / f"tts-{digest}.wav"
     if not out.exists():
@@ -43,35 +42,35 @@ def speak(text: str, language: str, cache_dir: Path) -> Path | None:
 
 
 class Announcements:
-    def __init__(self, dialplan: Any, library: PromptLibrary, cache_dir: Path) -> None:
+    def __init__(self, dialplan: Dialplan, library: PromptLibrary, cache_dir: Path) -> None:
         self.library = library
-        self.default_language = str(getattr(dialplan.server, "language", "en"))
-        self._named: dict[str, np.ndarray] = {}
-        self._files: dict[str, np.ndarray] = {}
-        for name, ann in (getattr(dialplan, "announcements", {}) or {}).items():
+        self.default_language = dialplan.server.language
+        self._named: dict[str, Pcm] = {}
+        self._files: dict[str, Pcm] = {}
+        for name, ann in dialplan.announcements.items():
             pcm = self._load(ann, cache_dir)
             if pcm is not None:
                 self._named[name] = pcm
         self.dialplan = dialplan
 
-    def _load(self, ann: Any, cache_dir: Path) -> np.ndarray | None:
+    def _load(self, ann: Announcement, cache_dir: Path) -> Pcm | None:
         if ann.file:
             try:
                 return decode_file(Path(ann.file))
             except Exception:
-                log.exception("announcement file %s unreadable", ann.file)
+                log.exception("announcement file unreadable", file=ann.file)
         if ann.text:
             path = speak(ann.text, ann.language or self.default_language, cache_dir)
             if path is not None:
                 return decode_file(path)
-            log.warning("no espeak-ng for announcement text %r", ann.text)
+            log.warning("no espeak-ng to speak an announcement", text=ann.text)
         return None
 
-    def then(self, name: str) -> Any:
-        ann = (getattr(self.dialplan, "announcements", {}) or {}).get(name)
-        return getattr(ann, "then", None)
+    def then(self, name: str) -> Destination | None:
+        ann = self.dialplan.announcements.get(name)
+        return ann.then if ann is not None else None
 
-    def pcm(self, reference: str, language: str) -> np.ndarray:
+    def pcm(self, reference: str, language: str) -> Pcm:
         """Audio for a prompt reference (announcement, file or system prompt)."""
         if reference in self._named:
             return self._named[reference]

@@ -1,129 +1,173 @@
 """Run a caller through dial-plan destinations (N1-N7, P2, P4, S4).
 
-Each destination kind is one coroutine that either ends the call or returns
-the next destination: a menu returns the chosen option, a schedule the open
-or closed branch, an announcement its ``then``.  A bounded number of steps
-guards against dial plans that loop forever (menu -> menu -> ...).
+Each destination kind has one handler: a coroutine that either ends the
+call or returns the next destination (a menu returns the chosen option, a
+schedule the open or closed branch, an announcement its ``then``). The
+runner's table is filled at start-up: the kinds built into flows here,
+and the kinds other layers own (``queue`` from the contact centre);
+:meth:`FlowRunner.check_complete` refuses to run a plan whose kinds are
+not all handled. A bounded number of steps guards against dial plans that
+loop forever (menu -> menu -> ...).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
 
+import structlog
+
+from acd.calls.call import Call
+from acd.calls.dialer import Dial
+from acd.calls.status import Outcome, is_busy
+from acd.clock import Clock
+from acd.config import Dialplan, Number
+from acd.config.menus import CollectDigits
+from acd.config.types import Destination
 from acd.flows.announcements import Announcements
-from acd.flows.session import CallerGone, CallerSession
-from acd.routing import Router
-from sip.legs import Credentials
+from acd.flows.session import CallerGone, CallerInfo, FlowSession
+from acd.telephony.directory import DeviceDirectory
+from acd.telephony.trunks import OutboundRoute, TrunkRoutes
 
-log = logging.getLogger("jono.flows")
+log = structlog.stdlib.get_logger("jono.flows")
 
 MAX_STEPS = 50
+OUTBOUND_RING_S = 60.0
+HOST = "jono"
 
-Clock = Callable[[], datetime]
-QueueHandler = Callable[[CallerSession, str], Awaitable[Any]]
+Next = Destination | None
+FlowHandler = Callable[[FlowSession, str | None], Awaitable[Next]]
 
 
 class FlowRunner:
     def __init__(
         self,
-        dialplan: Any,
-        router: Router,
-        announcements: Announcements,
+        plan: Dialplan,
         *,
-        clock: Clock | None = None,
-        queue_handler: QueueHandler | None = None,
+        directory: DeviceDirectory,
+        trunks: TrunkRoutes,
+        announcements: Announcements,
+        clock: Clock,
     ) -> None:
-        self.dialplan = dialplan
-        self.router = router
+        self.plan = plan
+        self.directory = directory
+        self.trunks = trunks
         self.announcements = announcements
-        self.clock = clock or (lambda: datetime.now(UTC))
-        self.queue_handler = queue_handler
+        self.clock = clock
+        self.handlers: dict[str, FlowHandler] = {
+            "hangup": self._to_hangup,
+            "echo": self._to_echo,
+            "announcement": self._to_announcement,
+            "schedule": self._to_schedule,
+            "menu": self._to_menu,
+            "user": self._to_user,
+            "number": self._to_number,
+        }
 
-    async def run(self, session: CallerSession, destination: Any, number: Any = None) -> None:
-        """Drive ``session`` from ``destination`` until the call ends."""
+    def handle(self, kind: str, handler: FlowHandler) -> None:
+        """Add the handler of a destination kind another layer owns."""
+        self.handlers[kind] = handler
+
+    def check_complete(self, kinds: Iterable[str]) -> None:
+        missing = sorted(set(kinds) - set(self.handlers))
+        if missing:
+            raise RuntimeError(f"no call-flow handler for destination kinds: {', '.join(missing)}")
+
+    async def run(
+        self, session: FlowSession, destination: Next, *, first: Awaitable[Next] | None = None
+    ) -> None:
+        """Drive ``session`` from ``destination`` (or from what ``first``
+        returns) until the call ends."""
+        steps: list[str] = []
         try:
-            current: Any = destination
+            current: Next = await first if first is not None else destination
             for _ in range(MAX_STEPS):
                 if current is None:
                     break
-                current = await self._step(session, current, number)
+                steps.append(str(current))
+                log.info("route", to=str(current))
+                current = await self._step(session, current)
             else:
-                log.warning("dial plan loop on %s; hanging up", session.call_id)
-            if not session.gone.is_set() and session.peer is None:
-                session.hangup("flow end")
-            elif session.peer is not None:
+                log.warning("dial plan loop: hanging up", steps=len(steps))
+            if session.peer is not None:
                 await session.wait_end()
+            elif not session.gone.is_set():
+                session.hangup("flow end")
         except CallerGone:
             pass
         except Exception:
-            log.exception("call flow failed on %s", session.call_id)
+            log.exception("call flow failed")
             session.hangup("error", status=500)
+        finally:
+            log.info("route taken", path=" -> ".join([session.caller.source, *steps]))
 
-    async def _step(self, session: CallerSession, dest: Any, number: Any) -> Any:
-        kind, target = dest.kind, dest.target
-        handler = getattr(self, f"_to_{kind}", None)
-        if handler is None:
-            log.warning("destination kind %s not available; hanging up", kind)
+    async def _step(self, session: FlowSession, dest: Destination) -> Next:
+        handler = self.handlers.get(dest.kind)
+        if handler is None:  # check_complete keeps this from happening
+            log.error("destination kind has no handler: hanging up", kind=dest.kind)
             return None
-        return await handler(session, target, number)
+        return await handler(session, dest.target)
 
     # -- destinations -------------------------------------------------------
-    async def _to_hangup(self, session: CallerSession, target: str | None, number: Any) -> Any:
+    async def _to_hangup(self, session: FlowSession, target: str | None) -> Next:
         if session.answered:
             await session.play(["goodbye"])
         session.hangup("dial plan")
         return None
 
-    async def _to_echo(self, session: CallerSession, target: str | None, number: Any) -> Any:
+    async def _to_echo(self, session: FlowSession, target: str | None) -> Next:
+        """The echo test: the caller hears themselves through the media engine."""
+        session.call.note = "echo"
+        await session.open_media()
         session.answer()
         session.media.echo(True)
         await session.wait_end()
         return None
 
-    async def _to_announcement(self, session: CallerSession, target: str, number: Any) -> Any:
-        await self._play_ref(session, target)
+    async def _to_announcement(self, session: FlowSession, target: str | None) -> Next:
+        assert target is not None
+        session.call.note = "message"
+        await self.play_ref(session, target)
         return self.announcements.then(target)
 
-    async def _to_schedule(self, session: CallerSession, target: str, number: Any) -> Any:
-        schedule = self.dialplan.schedules[target]
-        default_tz = str(getattr(self.dialplan.server, "timezone", "UTC"))
-        return schedule.destination_at(self.clock(), default_timezone=default_tz)
+    async def _to_schedule(self, session: FlowSession, target: str | None) -> Next:
+        assert target is not None
+        schedule = self.plan.schedules[target]
+        return schedule.destination_at(self.clock.wall(), default_timezone=self.plan.server.timezone)
 
-    async def _to_menu(self, session: CallerSession, target: str, number: Any) -> Any:
-        menu = self.dialplan.menus[target]
+    async def _to_menu(self, session: FlowSession, target: str | None) -> Next:
+        assert target is not None
+        menu = self.plan.menus[target]
         if menu.language is not None:
             session.language = menu.language  # the caller's choice holds from here on
         if menu.collect is not None:
             return await self._collect(session, menu.collect, menu.prompt)
         session.clear_digits()
         for attempt in range(menu.retries + 1):
-            digit = await self._play_ref(session, menu.prompt, interruptible=True)
+            digit = await self.play_ref(session, menu.prompt, interruptible=True)
             if digit is None:
                 digit = await session.collect(max_digits=1, timeout=menu.timeout, terminator=None)
             else:
                 digit = await session.collect(max_digits=1, timeout=0.1, terminator=None)
             if not digit:
                 if attempt < menu.retries:
-                    await self._play_ref(session, menu.timeout_prompt or "no_input")
+                    await self.play_ref(session, menu.timeout_prompt or "no_input")
                 continue
             choice = menu.options.get(digit)
             if choice is not None:
                 session.variables.setdefault("menu_" + target, digit)
                 return choice
             if attempt < menu.retries:
-                await self._play_ref(session, menu.invalid_prompt or "invalid")
+                await self.play_ref(session, menu.invalid_prompt or "invalid")
         return menu.final
 
-    async def _collect(self, session: CallerSession, collect: Any, menu_prompt: str) -> Any:
+    async def _collect(self, session: FlowSession, collect: CollectDigits, prompt: str) -> Next:
         # N6: the caller must be answered to send digits (RFC 4733 needs the
         # media path; INFO needs the dialog); without its own prompt the
         # collection plays the menu's.
         session.clear_digits()
+        await session.open_media()
         session.answer()
-        await self._play_ref(session, collect.prompt or menu_prompt, interruptible=True)
+        await self.play_ref(session, collect.prompt or prompt, interruptible=True)
         digits = await session.collect(
             max_digits=collect.max_digits, timeout=collect.timeout,
             terminator=collect.terminator, inter_digit=collect.timeout,
@@ -132,90 +176,123 @@ class FlowRunner:
             session.variables[collect.variable] = digits
         return collect.then
 
-    async def _to_user(self, session: CallerSession, target: str, number: Any) -> Any:
-        user = self.dialplan.users[target]
-        targets = self.router.targets_for(target, datetime.now(UTC).timestamp())
-        caller = session.caller_number
-        shown = number.displayed_caller_id(caller, session.dialled) if number is not None else caller
-        headers = [(f"X-Jono-{_header_name(k)}", v) for k, v in session.variables.items()]
-        if not targets:
-            result_status = 480
-        else:
-            result = await session.connect(
-                targets, from_uri=f"sip:{shown}@{self.router.host}",
-                to_uri=f"sip:{user.extension}@{self.router.host}",
-                ring_timeout=float(user.no_answer_timeout), headers=headers,
-            )
-            if result.answered:
+    async def _to_user(self, session: FlowSession, target: str | None) -> Next:
+        """A user's devices, all at once (D7, P4); forwarding on busy/no answer."""
+        assert target is not None
+        passthrough = (
+            not session.has_media and self.media_mode(session.caller.source, target) == "passthrough"
+        )
+        dial = self.user_dial(session.call, session.caller, session.number, target,
+                              passthrough=passthrough)
+        outcome, status = Outcome.UNREACHABLE, 480
+        if dial.targets:
+            if not passthrough:
+                await session.open_media()
+            result = await session.connect(dial)
+            if result.party is not None:
                 await session.wait_end()
                 return None
-            result_status = result.status
-        busy = result_status in (486, 600, 603)
+            outcome, status = result.outcome, result.status
+        return await self.unanswered(session, target, outcome, status)
+
+    def user_dial(
+        self, call: Call, caller: CallerInfo, number: Number | None, user_name: str, *,
+        passthrough: bool,
+    ) -> Dial:
+        """Ring every device of ``user_name`` (D7), showing the caller as N4 says."""
+        user = self.plan.users[user_name]
+        shown = number.displayed_caller_id(caller.number, caller.dialled) if number else caller.number
+        incoming = call.incoming
+        return Dial(
+            targets=tuple(self.directory.targets(user_name)),
+            from_uri=f"sip:{shown}@{HOST}",
+            from_display=caller.display,
+            to_uri=f"sip:{user.extension}@{HOST}",
+            headers=variable_headers(call.variables),
+            ring_timeout=float(user.no_answer_timeout),
+            offer=(incoming.sdp or b"") if passthrough and incoming is not None else None,
+            user=user_name,
+        )
+
+    async def unanswered(
+        self, session: FlowSession, user_name: str, outcome: Outcome, status: int
+    ) -> Next:
+        """P4: the user did not answer: forward, a message, or the caller is told."""
+        user = self.plan.users[user_name]
+        busy = is_busy(outcome)
         forward = user.forward_busy if busy else user.forward_no_answer
         if forward is not None:
             return forward
         if user.no_answer_message:
-            await self._play_ref(session, user.no_answer_message)
+            session.call.note = "message"
+            await self.play_ref(session, user.no_answer_message)
             return None
         if session.answered:
             session.hangup("no answer")
         else:
-            session.reject(486 if busy else 480)
+            # The caller hears what the callee said (busy, declined); our own
+            # ring timeout and cancels become 480 Temporarily Unavailable.
+            session.reject(status if status >= 400 and status not in (408, 487) else 480)
         return None
 
-    async def _to_voicemail(self, session: CallerSession, target: str, number: Any) -> Any:
-        user = self.dialplan.users.get(target)
-        message = getattr(user, "no_answer_message", None)
-        await self._play_ref(session, message or "goodbye")
-        return None
-
-    async def _to_number(self, session: CallerSession, target: str, number: Any) -> Any:
-        """An external number through the first trunk with an outbound gateway (P2)."""
-        for name, trunk in self.dialplan.trunks.items():
-            out = trunk.outbound
-            routed = self.router.via_trunk(target, name)
-            if out is None or routed is None:
-                continue
-            uri, gw = routed
-            credentials = (
-                Credentials(username=out.username, password=out.password or "")
-                if out.username else None
-            )
-            caller_id = out.caller_id or session.caller_number
-            domain = out.from_domain or gw.host
-            result = await session.connect(
-                [routed], from_uri=f"sip:{caller_id}@{domain}",
-                to_uri=uri, credentials=credentials, ring_timeout=60,
-            )
-            log.info("outbound via %s to %s: %s", name, uri, result.status)
-            if result.answered:
-                await session.wait_end()
-            elif not session.answered:
-                session.reject(result.status if result.status >= 400 else 480)
-            else:
-                session.hangup("outbound failed")
-            return None
-        log.warning("no trunk with an outbound gateway for %s", target)
-        session.reject(503)
-        return None
-
-    async def _to_queue(self, session: CallerSession, target: str, number: Any) -> Any:
-        if self.queue_handler is None:
-            log.warning("queues are not running; hanging up %s", session.call_id)
+    async def _to_number(self, session: FlowSession, target: str | None) -> Next:
+        """An external number through the plan's outbound trunk (P2)."""
+        assert target is not None
+        route = self.trunks.outbound(target, self.plan.outbound.trunk)
+        if route is None:
+            log.warning("no trunk with an outbound gateway", number=target)
             session.reject(503)
             return None
-        return await self.queue_handler(session, target)
+        return await self.call_out(session, route)
 
-    async def _play_ref(
-        self, session: CallerSession, reference: str, *, interruptible: bool = False
+    async def call_out(self, session: FlowSession, route: OutboundRoute) -> Next:
+        """Through the trunk, showing the caller ID the plan gives (N3)."""
+        await session.open_media()
+        session.call.external = session.call.external or "outbound"
+        result = await session.connect(Dial(
+            targets=(route.dial_target(),),
+            from_uri=route.from_uri(session.caller_number, presented=session.caller.presented),
+            to_uri=route.uri,
+            credentials=route.credentials,
+            ring_timeout=OUTBOUND_RING_S,
+        ))
+        log.info("outbound", trunk=route.trunk, uri=route.uri, status=result.status)
+        if result.party is not None:
+            await session.wait_end()
+        elif not session.answered:
+            session.reject(result.status if result.status >= 400 else 480)
+        else:
+            session.hangup("outbound failed")
+        return None
+
+    # -- helpers ---------------------------------------------------------------
+    def media_mode(self, source: str, callee: str) -> str:
+        """Per-user, then per-trunk/caller, then server-wide media handling."""
+        mode = self.plan.users[callee].media
+        if mode:
+            return mode
+        kind, _, name = source.partition(":")
+        entry = self.plan.users.get(name) if kind == "user" else self.plan.trunks.get(name)
+        if entry is not None and entry.media:
+            return entry.media
+        return self.plan.server.media
+
+    async def play_ref(
+        self, session: FlowSession, reference: str, *, interruptible: bool = False
     ) -> str | None:
         try:
             pcm = self.announcements.pcm(reference, session.language)
         except KeyError:
-            log.warning("prompt %s missing; skipped", reference)
+            log.warning("prompt missing: skipped", prompt=reference)
             return None
         return await session.play([pcm], interruptible=interruptible)
 
 
-def _header_name(variable: str) -> str:
+def header_name(variable: str) -> str:
+    """``customer_number`` -> ``Customer-Number`` (for ``X-Jono-Customer-Number``)."""
     return "-".join(part.capitalize() for part in variable.replace("_", "-").split("-"))
+
+
+def variable_headers(variables: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """N6: digits collected in menus travel with the call as X-Jono-* headers."""
+    return tuple((f"X-Jono-{header_name(k)}", v) for k, v in variables.items())

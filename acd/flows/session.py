@@ -1,181 +1,157 @@
-"""A caller's session: an incoming call with its own media leg, driven by
-async call-flow code (menus, announcements, queues).
+"""A flow's view of a call: prompts, digits, music and connecting onwards.
 
 Theory of operation
 -------------------
-The session owns the caller's :class:`~sip.legs.IncomingCall` and a
-:class:`~media.leg.MediaLeg` negotiated against the caller's offer.  Flow
-code awaits prompts and digits; when the caller hangs up, every pending
-await raises :class:`CallerGone`, so a flow never outlives its caller.
-Digits arrive from RFC 4733 events on the media leg and from SIP INFO
-(application/dtmf-relay) alike.
+A :class:`FlowSession` drives one :class:`~acd.calls.call.Call` from its
+caller's side, for async call-flow code (menus, announcements, queues).
+Flow code awaits prompts and digits; when the call ends, every pending
+await raises :class:`CallerGone`, so a flow never outlives its call.
+Digits arrive from RFC 4733 events on the caller's media leg and from SIP
+INFO (application/dtmf-relay) alike (the call feeds both to ``on_digit``).
 
-:meth:`connect` rings another party (a user's devices, an agent, a number
-through a trunk) with a fresh media leg and, on answer, bridges the two legs
-in the engine: the caller hears the other side at once.
+:meth:`connect` rings another party through the dialer and, on answer,
+joins it to the call: the caller hears the other side at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
-import numpy as np
-
-from acd.bridge import answer_locally
+from acd.calls.call import Call
+from acd.calls.dialer import Attempt, Dial, Dialer, DialResult
+from acd.calls.media import play_ringback
+from acd.calls.party import Party
+from acd.config import Number
 from media.codecs import Pcm
-from media.dtmf import parse_dtmf_relay
-from media.engine import MediaEngine
 from media.leg import MediaLeg
 from media.prompts import PromptLibrary
-from media.sdp import NoCommonCodec, SdpError
-from sip.leg_events import Answered, Cancelled, Ended, Failed, Info, LegEvent, ReInvite, Ringing
-from sip.legs import Credentials, IncomingCall, OutgoingCall
-from sip.transport import Target
-from sip.ua import UserAgent
-
-log = logging.getLogger("jono.flows")
 
 T = TypeVar("T")
 
-SdpProblem = (NoCommonCodec, SdpError)
-
 
 class CallerGone(Exception):
-    """The caller hung up; the flow must stop."""
+    """The call ended; the flow must stop."""
 
 
-def ringback_tone(seconds: float = 5.0, rate: int = 8000) -> np.ndarray:
-    """425 Hz, 1 s on / 4 s off (the European ringback cadence, ITU-T E.180)."""
-    t = np.arange(int(rate * 1.0)) / rate
-    on = (0.3 * 32767 * np.sin(2 * np.pi * 425 * t)).astype(np.int16)
-    off = np.zeros(int(rate * (seconds - 1.0)), dtype=np.int16)
-    return np.concatenate([on, off])
+@dataclass(frozen=True, slots=True)
+class CallerInfo:
+    """Who is calling and what they dialled, as flows show it onwards."""
 
-
-@dataclass
-class ConnectResult:
-    answered: bool
-    status: int
-    reason: str = ""
-
-
-@dataclass(eq=False)  # identity: sessions live in sets
-class CallerSession:
-    ua: UserAgent
-    engine: MediaEngine
-    prompts: PromptLibrary
-    incoming: IncomingCall
-    media: MediaLeg
-    answer_sdp: bytes
-    caller_id: str  # "trunk:provider" or "user:alice"
-    caller_number: str
+    source: str  # "trunk:provider" or "user:alice"
+    number: str  # the caller's number (a user's extension, a trunk caller's From)
+    display: str | None  # the caller's name, if known
     dialled: str
-    language: str = "en"
-    variables: dict[str, str] = field(default_factory=dict)
-    on_end: Callable[[CallerSession], None] | None = None
-    answered_at: datetime | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    ended_by: str | None = None
-    peer: OutgoingCall | None = None
-    peer_media: MediaLeg | None = None
+    user: str | None = None  # the dial plan user calling, if any
+    presented: str | None = None  # the number shown on calls out (N3), if the plan sets one
 
-    def __post_init__(self) -> None:
+
+class FlowSession:
+    def __init__(
+        self,
+        call: Call,
+        *,
+        caller: CallerInfo,
+        prompts: PromptLibrary,
+        dialer: Dialer,
+        language: str = "en",
+        number: Number | None = None,
+    ) -> None:
+        self.call = call
+        self.caller = caller
+        self.prompts = prompts
+        self.dialer = dialer
+        self.language = language
+        self.number = number  # the dial plan number the call came in on (N1-N4)
         self.gone = asyncio.Event()
         self.digits: asyncio.Queue[str] = asyncio.Queue()
-        self.incoming.listener = self._on_caller_event
-        self.media.on_dtmf = self._on_digit
-        self.media.on_dead = lambda leg: self.hangup("media timeout")
-        self._finished = False
+        self._waiters: set[asyncio.Future[None]] = set()
+        call.on_digit = self.digits.put_nowait
+        call.on_end.append(self._call_ended)
+
+    def _call_ended(self, call: Call) -> None:
+        self.gone.set()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     # -- state ------------------------------------------------------------
     @property
     def call_id(self) -> str:
-        return self.incoming.call_id
+        return self.call.id
+
+    @property
+    def caller_number(self) -> str:
+        return self.caller.number
+
+    @property
+    def dialled(self) -> str:
+        return self.caller.dialled
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return self.call.variables
 
     @property
     def answered(self) -> bool:
-        return self.incoming.answered
+        return self.call.answered
+
+    @property
+    def media(self) -> MediaLeg:
+        media = self.call.caller.media
+        if media is None:
+            raise RuntimeError(f"call {self.call_id}: no media leg (open_media first)")
+        return media
+
+    @property
+    def has_media(self) -> bool:
+        return self.call.caller.media is not None
+
+    @property
+    def peer(self) -> Party | None:
+        return self.call.peer
 
     def _check(self) -> None:
         if self.gone.is_set():
             raise CallerGone(self.call_id)
 
-    def _on_caller_event(self, event: LegEvent) -> None:
-        if isinstance(event, Ended | Cancelled):
-            self.ended_by = "caller"
-            self._end()
-        elif isinstance(event, Info):
-            digit = parse_dtmf_relay(event.body) if "dtmf" in event.content_type else None
-            if digit:
-                self.media.inject_dtmf(digit)
-        elif isinstance(event, ReInvite):
-            answer_locally(self.incoming, self.media, event)
-
-    def _on_digit(self, digit: str) -> None:
-        self.digits.put_nowait(digit)
-
-    def _end(self) -> None:
-        if self._finished:
-            return
-        self._finished = True
-        self.gone.set()
-        if self.peer is not None:
-            self.peer.hangup()
-        self.engine.unbridge(self.media)
-        self.media.close()
-        if self.peer_media is not None:
-            self.peer_media.close()
-        if self.on_end is not None:
-            try:
-                self.on_end(self)
-            except Exception:
-                log.exception("session end hook failed")
-            self.on_end = None
-
     # -- actions ----------------------------------------------------------
+    async def open_media(self) -> None:
+        """Anchor the caller's media in Jono; CallerGone if the call ended."""
+        self._check()
+        if not await self.call.open_caller_media():
+            raise CallerGone(self.call_id)
+
     def answer(self) -> None:
         """Answer the caller (200 OK with our SDP) if not answered yet."""
         self._check()
-        if not self.incoming.answered:
-            self.incoming.answer(self.answer_sdp)
-            self.answered_at = datetime.now(UTC)
+        self.call.answer()
 
-    def hangup(self, reason: str = "flow", status: int = 480) -> None:
-        if self._finished:
-            return
-        self.ended_by = self.ended_by or reason
-        self.incoming.hangup(status)
-        self._end()
+    def hangup(self, reason: str = "flow end", status: int = 480) -> None:
+        self.call.end("jono", reason, status)
 
     def reject(self, status: int, reason: str | None = None) -> None:
         """Refuse an unanswered call with a SIP status (e.g. 404 not in service)."""
-        if self._finished:
-            return
-        self.incoming.reject(status, reason)
-        self.ended_by = "rejected"
-        self._end()
+        self.call.reject(status, reason)
 
-    def pcm(self, names: Sequence[str]) -> list[np.ndarray]:
+    def pcm(self, names: Sequence[str]) -> list[Pcm]:
         return [self.prompts.pcm(self.language, name) for name in names]
 
     async def play(
-        self, items: Sequence[str] | Sequence[np.ndarray], *, interruptible: bool = False
+        self, items: Sequence[str] | Sequence[Pcm], *, interruptible: bool = False
     ) -> str | None:
         """Play prompts (by name, in the caller's language) or PCM gaplessly.
 
         Returns the digit that interrupted the playback, else None.
         """
-        self._check()
+        await self.open_media()
         self.answer()
         if not items:
             return None
         names = [i for i in items if isinstance(i, str)]
-        pcm: list[np.ndarray] = self.pcm(names) if names else [i for i in items if not isinstance(i, str)]
+        pcm = self.pcm(names) if names else [i for i in items if not isinstance(i, str)]
         finished: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def done(completed: bool) -> None:
@@ -184,8 +160,8 @@ class CallerSession:
 
         key = "|".join([self.language, *names]) if names else None
         before = self.digits.qsize()
-        self.media.play(cast(list[Pcm], pcm), done, interruptible=interruptible, cache_key=key)
-        await self._wait(finished)
+        self.media.play(pcm, done, interruptible=interruptible, cache_key=key)
+        await self.until(finished)
         if interruptible and self.digits.qsize() > before:
             return self._peek_digit()
         return None
@@ -203,19 +179,32 @@ class CallerSession:
             self.digits.put_nowait(d)
         return digit
 
-    async def _wait(self, awaitable: asyncio.Future[T]) -> T:
-        gone: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
-        try:
-            done, _ = await asyncio.wait(
-                cast(set[asyncio.Future[Any]], {awaitable, gone}),
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            gone.cancel()
-        if awaitable not in done:
-            self.media.stop_playback()
+    async def until(self, awaitable: Awaitable[T]) -> T:
+        """``awaitable``'s result, or CallerGone as soon as the call ends.
+
+        One future and two callbacks, no extra task: this is on every call's path.
+        """
+        future = asyncio.ensure_future(awaitable)
+        if not future.done() and not self.gone.is_set():
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+            def wake(_: object) -> None:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            future.add_done_callback(wake)
+            self._waiters.add(waiter)
+            try:
+                await waiter
+            finally:
+                self._waiters.discard(waiter)
+                future.remove_done_callback(wake)
+        if not future.done():
+            future.cancel()
+            if self.has_media:
+                self.media.stop_playback()
             raise CallerGone(self.call_id)
-        return awaitable.result()
+        return future.result()
 
     def clear_digits(self) -> None:
         while not self.digits.empty():
@@ -231,9 +220,8 @@ class CallerSession:
         got: list[str] = []
         wait = timeout
         while len(got) < max_digits:
-            future = asyncio.ensure_future(self.digits.get())
             try:
-                digit = await self._wait_for(future, wait)
+                digit = await self.until(asyncio.wait_for(self.digits.get(), wait))
             except TimeoutError:
                 break
             if terminator and digit == terminator:
@@ -242,126 +230,83 @@ class CallerSession:
             wait = inter_digit if inter_digit is not None else timeout
         return "".join(got)
 
-    async def _wait_for(self, future: asyncio.Future[str], seconds: float) -> str:
-        gone: asyncio.Future[Any] = asyncio.ensure_future(self.gone.wait())
-        try:
-            done, _ = await asyncio.wait(
-                cast(set[asyncio.Future[Any]], {future, gone}),
-                timeout=seconds, return_when=asyncio.FIRST_COMPLETED,
-            )
-        finally:
-            gone.cancel()
-        if future in done:
-            return future.result()
-        future.cancel()
-        if gone.done() or self.gone.is_set():
-            raise CallerGone(self.call_id)
-        raise TimeoutError
-
     def start_moh(self, class_name: str = "default") -> None:
+        """Music on hold (the caller's media must be open)."""
         self._check()
         self.answer()
         self.media.start_moh(class_name)
 
     def stop_audio(self) -> None:
-        self.media.stop_playback()
+        if self.has_media:
+            self.media.stop_playback()
+
+    def play_ringback(self) -> None:
+        if self.has_media:
+            play_ringback(self.media)
 
     async def connect(
         self,
-        targets: Sequence[tuple[str, Target]],
+        dial: Dial,
         *,
-        from_uri: str,
-        to_uri: str,
-        from_display: str | None = None,
-        ring_timeout: float | None = None,
-        headers: Sequence[tuple[str, str]] = (),
-        credentials: Credentials | None = None,
         ringback: bool = True,
-        answer_first: bool = False,
         on_ringing: Callable[[], None] | None = None,
-    ) -> ConnectResult:
-        """Ring ``targets`` (forked); on answer bridge them with the caller.
+    ) -> DialResult:
+        """Ring ``dial``'s targets; on answer they join the call.
 
-        Before the caller is answered, ringing is passed on as 180 and the
-        caller is answered when the callee answers.  Once answered, the
-        caller hears a ringback tone (or whatever plays) until the answer.
-        Returns when the other side answered or the attempt failed; after an
-        answer, await :meth:`wait_end` for the end of the conversation.
+        Before the caller is answered, ringing is passed on (180, or 183
+        with the callee's early media when media passes through) and the
+        caller is answered when the callee answers. Once answered, the
+        caller hears a ringback tone until the answer. Returns when the
+        other side answered or the attempt failed; after an answer, await
+        :meth:`wait_end` for the end of the conversation.
         """
         self._check()
-        if answer_first:
-            self.answer()
-        peer_media = await self.engine.open_leg()
-        result: asyncio.Future[ConnectResult] = asyncio.get_running_loop().create_future()
-        outgoing = OutgoingCall(
-            self.ua, targets, from_uri=from_uri, to_uri=to_uri, from_display=from_display,
-            sdp=peer_media.make_offer(), headers=headers, credentials=credentials,
-        )
-
-        def settle(value: ConnectResult) -> None:
-            if not result.done():
-                result.set_result(value)
-
-        def on_event(event: LegEvent) -> None:
-            if isinstance(event, Ringing):
-                if not self.incoming.answered:
-                    self.incoming.ring()
-                elif ringback and self.media.playback is None:
-                    self.media.play([ringback_tone()] * 12, interruptible=False, cache_key="ringback")
-                if on_ringing is not None:
-                    on_ringing()
-            elif isinstance(event, Answered):
-                try:
-                    peer_media.apply_answer(event.sdp or b"")
-                except SdpProblem:
-                    outgoing.hangup()
-                    settle(ConnectResult(False, 488, "no common codec"))
-                    return
-                if self.gone.is_set():
-                    outgoing.hangup()
-                    return
-                self.media.stop_playback()
-                self.peer = outgoing
-                self.peer_media = peer_media
-                self.engine.bridge(self.media, peer_media)
-                if not self.incoming.answered:
-                    self.answer()
-                settle(ConnectResult(True, 200))
-            elif isinstance(event, Failed):
-                settle(ConnectResult(False, event.status, event.reason))
-            elif isinstance(event, Ended):
-                # The other side hung up after answering: the call is over.
-                self.ended_by = "callee"
-                self.hangup("callee")
-            elif isinstance(event, ReInvite):
-                answer_locally(outgoing, peer_media, event)
-            elif isinstance(event, Info):
-                self.incoming.send_info(event.body, event.content_type)
-
-        outgoing.listener = on_event
-        outgoing.start()
-        timer = None
-        def no_answer() -> None:
-            outgoing.cancel()
-            settle(ConnectResult(False, 408, "no answer"))
-
-        if ring_timeout:
-            timer = asyncio.get_running_loop().call_later(ring_timeout, no_answer)
+        listener = _Connecting(self, ringback=ringback, on_ringing=on_ringing)
+        attempt = self.dialer.dial(dial, listener)
         try:
-            outcome = await self._wait(result)
+            result = await self.until(attempt.done())
         except CallerGone:
-            outgoing.cancel()
-            peer_media.close()
+            attempt.cancel()
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
-        if not outcome.answered:
-            if self.media.playback is not None and ringback:
+        if not result.party:
+            self.call.last_dial = result.outcome.value
+            if listener.ringback_started and self.has_media:
                 self.media.stop_playback()
-            peer_media.close()
-        return outcome
+        return result
 
     async def wait_end(self) -> None:
         """Until the caller or the connected party hangs up."""
         await self.gone.wait()
+
+
+class _Connecting:
+    """Dial listener of :meth:`FlowSession.connect`."""
+
+    def __init__(
+        self, session: FlowSession, *, ringback: bool, on_ringing: Callable[[], None] | None
+    ) -> None:
+        self.session = session
+        self.ringback = ringback
+        self.on_ringing = on_ringing
+        self.ringback_started = False
+
+    def ringing(self, attempt: Attempt, sdp: bytes | None) -> None:
+        session = self.session
+        call = session.call
+        if not call.answered:
+            call.ring(sdp if attempt.dial.offer is not None else None)
+        elif self.ringback and session.has_media and session.media.playback is None:
+            self.ringback_started = True
+            session.play_ringback()
+        if self.on_ringing is not None:
+            self.on_ringing()
+
+    def answered(self, attempt: Attempt, party: Party) -> bool:
+        call = self.session.call
+        if call.ended:
+            return False
+        call.connect(party)
+        return True
+
+    def failed(self, attempt: Attempt, result: DialResult) -> None:
+        pass

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Generator
-from typing import TYPE_CHECKING
 
+import structlog
 import uvicorn
+from starlette.types import ASGIApp
 
-from acd.web.api import build_app
-
-if TYPE_CHECKING:
-    from acd.queues.service import QueueService
-
-log = logging.getLogger("jono.web")
+log = structlog.stdlib.get_logger("jono.web")
 
 
 class _QuietServer(uvicorn.Server):
@@ -27,9 +22,9 @@ class _QuietServer(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, service: QueueService, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         config = uvicorn.Config(
-            build_app(service),
+            app,
             host=host,
             port=port,
             loop="none",

@@ -1,6 +1,6 @@
 """Opening hours on the real server with a pinned clock (issue 5; SPEC N5).
 
-``JONO_FAKE_NOW`` pins the time schedules are evaluated on. Open goes to
+``jono serve --schedule-time`` pins the time schedules are evaluated on. Open goes to
 user ``uas`` (a SIPp UAS that answers and hangs up); closed plays the
 ``closed`` announcement (a 1300 Hz tone) and hangs up. Which branch ran is
 read from the outcome: the UAS was rung, or the caller heard the tone and

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from acd.bootstrap import Jono, Settings, build
 from acd.config import load
-from acd.server import JonoServer, Settings
 from sip.leg_events import Answered, LegEvent
 from sip.legs import OutgoingCall
 from sip.message import Request
@@ -37,7 +37,7 @@ SDP = (
     b"v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
     b"m=audio 40998 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 )
-CALL_OBJECTS = {"CallerSession", "IncomingCall", "OutgoingCall", "MediaLeg", "RtpEndpoint"}
+CALL_OBJECTS = {"Call", "FlowSession", "IncomingCall", "OutgoingCall", "MediaLeg", "RtpEndpoint"}
 
 
 class Caller:
@@ -46,18 +46,18 @@ class Caller:
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[JonoServer]:
+async def server(tmp_path: Path) -> AsyncIterator[Jono]:
     (tmp_path / "plan.yaml").write_text(PLAN)
-    srv = JonoServer(load(tmp_path / "plan.yaml"), Settings(
+    srv = build(load(tmp_path / "plan.yaml"), Settings(
         host="127.0.0.1", port=0, db=f"sqlite:///{tmp_path}/t.db", realm="test",
-        cache_dir=str(tmp_path / "cache"),
+        cache_dir=str(tmp_path / "cache"), http=("127.0.0.1", 0),
     ))  # fmt: skip
     await srv.start()
     yield srv
     await srv.close()
 
 
-async def test_an_ended_call_leaves_no_cyclic_garbage(server: JonoServer) -> None:
+async def test_an_ended_call_leaves_no_cyclic_garbage(server: Jono) -> None:
     ua = UserAgent(Caller(), public_host="127.0.0.1")
     await ua.start("127.0.0.1", 0)
     try:
@@ -80,11 +80,11 @@ async def test_an_ended_call_leaves_no_cyclic_garbage(server: JonoServer) -> Non
             call.hangup()
             del call, on_event
         for _ in range(50):
-            if not server.sessions:
+            if not server.registry:
                 break
             await asyncio.sleep(0.02)
         await asyncio.sleep(0.1)  # media legs close in their own tasks
-        assert not server.sessions
+        assert not server.registry
         gc.set_debug(gc.DEBUG_SAVEALL)
         try:
             gc.collect()

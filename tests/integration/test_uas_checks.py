@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from acd.bootstrap import Jono, Settings, build
 from acd.config import load
-from acd.server import JonoServer, Settings
 from sip.message import Response
 from sip.parser import parse_message
 
@@ -23,11 +23,12 @@ users:
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[JonoServer]:
+async def server(tmp_path: Path) -> AsyncIterator[Jono]:
     (tmp_path / "plan.yaml").write_text(PLAN)
     plan = load(tmp_path / "plan.yaml")
-    srv = JonoServer(plan, Settings(host="127.0.0.1", port=0, db=f"sqlite:///{tmp_path}/t.db",
-                                    realm="test", cache_dir=str(tmp_path / "cache")))
+    srv = build(plan, Settings(host="127.0.0.1", port=0, db=f"sqlite:///{tmp_path}/t.db",
+                               realm="test", cache_dir=str(tmp_path / "cache"),
+                               http=("127.0.0.1", 0)))
     await srv.start()
     yield srv
     await srv.close()
@@ -55,7 +56,7 @@ class Phone:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.setblocking(False)
 
-    async def exchange(self, server: JonoServer, data: bytes, wait: float = 2.0) -> Response:
+    async def exchange(self, server: Jono, data: bytes, wait: float = 2.0) -> Response:
         loop = asyncio.get_running_loop()
         await loop.sock_sendto(self.sock, data, ("127.0.0.1", server.ua.port))
         return await self.receive(wait)
@@ -77,31 +78,31 @@ class Phone:
         return False
 
 
-async def test_options_gets_200_with_allow(server: JonoServer) -> None:
+async def test_options_gets_200_with_allow(server: Jono) -> None:
     reply = await Phone().exchange(server, _request("OPTIONS"))
     assert reply.status == 200
     allow = {m.strip() for m in (reply.headers.get("Allow") or "").split(",")}
     assert {"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO"} <= allow
 
 
-async def test_unknown_method_gets_501(server: JonoServer) -> None:
+async def test_unknown_method_gets_501(server: Jono) -> None:
     reply = await Phone().exchange(server, _request("FROBNICATE"))
     assert reply.status == 501
 
 
-async def test_max_forwards_zero_gets_483(server: JonoServer) -> None:
+async def test_max_forwards_zero_gets_483(server: Jono) -> None:
     data = _request("INVITE").replace(b"Max-Forwards: 70", b"Max-Forwards: 0")
     reply = await Phone().exchange(server, data)
     assert reply.status == 483
 
 
-async def test_unsupported_require_gets_420_listing_it(server: JonoServer) -> None:
+async def test_unsupported_require_gets_420_listing_it(server: Jono) -> None:
     reply = await Phone().exchange(server, _request("INVITE", extra="Require: foo, 100rel\r\n"))
     assert reply.status == 420
     assert reply.headers.get("Unsupported") == "foo, 100rel"
 
 
-async def test_merged_request_with_other_branch_gets_482(server: JonoServer) -> None:
+async def test_merged_request_with_other_branch_gets_482(server: Jono) -> None:
     phone = Phone()
     first = await phone.exchange(server, _request("INVITE", branch="z9hG4bKa"))
     assert first.status == 401  # challenged, but the transaction is in progress
@@ -109,12 +110,12 @@ async def test_merged_request_with_other_branch_gets_482(server: JonoServer) -> 
     assert second.status == 482
 
 
-async def test_bye_for_unknown_dialog_gets_481(server: JonoServer) -> None:
+async def test_bye_for_unknown_dialog_gets_481(server: Jono) -> None:
     reply = await Phone().exchange(server, _request("BYE", to_tag="nosuch"))
     assert reply.status == 481
 
 
-async def test_retransmitted_request_gets_same_response_once(server: JonoServer) -> None:
+async def test_retransmitted_request_gets_same_response_once(server: Jono) -> None:
     phone = Phone()
     first = await phone.exchange(server, _request("REGISTER"))
     second = await phone.exchange(server, _request("REGISTER"))
@@ -122,7 +123,7 @@ async def test_retransmitted_request_gets_same_response_once(server: JonoServer)
     assert first.headers.get("WWW-Authenticate") == second.headers.get("WWW-Authenticate")
 
 
-async def test_malformed_request_gets_400_with_reason(server: JonoServer) -> None:
+async def test_malformed_request_gets_400_with_reason(server: Jono) -> None:
     data = _request("OPTIONS").replace(b"CSeq: 1 OPTIONS", b"CSeq: one OPTIONS")
     phone = Phone()
     loop = asyncio.get_running_loop()
@@ -133,7 +134,7 @@ async def test_malformed_request_gets_400_with_reason(server: JonoServer) -> Non
     assert "CSeq" in status_line
 
 
-async def test_garbage_is_dropped_and_server_keeps_answering(server: JonoServer) -> None:
+async def test_garbage_is_dropped_and_server_keeps_answering(server: Jono) -> None:
     phone = Phone()
     loop = asyncio.get_running_loop()
     await loop.sock_sendto(phone.sock, b"\x00\xffnot sip at all", ("127.0.0.1", server.ua.port))
@@ -142,7 +143,7 @@ async def test_garbage_is_dropped_and_server_keeps_answering(server: JonoServer)
     assert reply.status == 200
 
 
-async def test_options_over_tcp_split_in_pieces(server: JonoServer) -> None:
+async def test_options_over_tcp_split_in_pieces(server: Jono) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.ua.port)
     data = _request("OPTIONS").replace(b"SIP/2.0/UDP", b"SIP/2.0/TCP")
     for i in range(0, len(data), 7):

@@ -3,7 +3,7 @@
 - ``dialplan_config``: the harness's base config plus numbers, schedules,
   menus and announcements, with short tone files as prompts so a test can
   tell by ear (FFT) which announcement played;
-- ``pin_clock``: ``JONO_FAKE_NOW`` for the next server started in this test
+- ``pin_clock``: ``--schedule-time`` for the next server started in this test
   (the harness starts ``jono serve`` with ``os.environ``; pytest-xdist
   workers are separate processes, so ``monkeypatch.setenv`` is parallel-safe);
 - ``reload_config`` / ``reload_broken``: rewrite the file, SIGHUP, and wait
@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from .audio import read_wav, write_tone
-from .jono import JonoServer, base_config
+from .jono import SCHEDULE_TIME_ENV, JonoServer, base_config
 
 RELOADED = "reloaded "
 REJECTED = "reload rejected"
@@ -65,8 +65,9 @@ def dialplan_config(
 
 
 def pin_clock(monkeypatch: pytest.MonkeyPatch, iso: str) -> None:
-    """Servers started after this see ``iso`` (with offset) as the time of day."""
-    monkeypatch.setenv("JONO_FAKE_NOW", iso)
+    """Servers started after this see ``iso`` (with offset) as the time of day
+    (the harness starts them with ``jono serve --schedule-time ISO``)."""
+    monkeypatch.setenv(SCHEDULE_TIME_ENV, iso)
 
 
 def _signal_and_wait(server: JonoServer, marker: str, timeout_s: float) -> None:

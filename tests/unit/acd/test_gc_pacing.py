@@ -27,7 +27,7 @@ class Cycle:
 async def test_no_automatic_full_collection_but_a_paced_one_frees_cycles(
     restore_gc: None, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level("INFO", logger="jono.gc")
+    caplog.set_level("DEBUG", logger="jono.gc")
     task = gc_pacing.start(every_s=0.05)
     try:
         assert gc.get_threshold()[2] == gc_pacing.NO_AUTOMATIC_FULL

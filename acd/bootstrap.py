@@ -1,0 +1,388 @@
+"""The composition root: the one place that builds Jono from a dial plan.
+
+:func:`build` makes the store, the SIP user agent, the media engine, the
+ACD engine, the clock and every service, wires them together and returns
+the running :class:`Jono`. Tests swap fakes in through :class:`Parts`
+(another store, scripted SIP legs, a pinned clock, no HTTP); nothing else
+constructs services, and nothing imports this module but the CLI and tests.
+
+A reload builds the plan-dependent objects anew (access, device directory,
+trunks, announcements, call flows) and swaps them in at once; calls in
+progress keep the objects they started with (S3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import secrets
+import signal
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import structlog
+
+from acd import gc_pacing
+from acd.calls.call import Call
+from acd.calls.dialer import Dialer
+from acd.calls.ports import LegFactory
+from acd.calls.registry import CallRegistry
+from acd.clock import Clock, PinnedSchedules, SystemClock
+from acd.config import ConfigError, Dialplan
+from acd.config import load as load_config
+from acd.config.types import ACCEPTED_KINDS
+from acd.contact.agents import AgentCommands
+from acd.contact.centre import ContactCentre
+from acd.contact.channels.voice import VoiceChannel
+from acd.contact.features import FeatureCodes
+from acd.control import ControlServer
+from acd.domain import AcdEngine, InMemoryAgentRepository
+from acd.flows.announcements import Announcements
+from acd.flows.inbound import InboundCalls
+from acd.flows.runner import FlowRunner
+from acd.metrics import QueueFigures, Sources, exposition, make_registry
+from acd.store import Store
+from acd.tasks import TaskGroup
+from acd.telephony.access import Access
+from acd.telephony.directory import DeviceDirectory
+from acd.telephony.inbound import InboundDispatch, InboundPlan
+from acd.telephony.legs import SipLegs
+from acd.telephony.registrar import Registrar
+from acd.telephony.trunk_registrations import TrunkRegistrations
+from acd.telephony.trunks import TrunkRoutes
+from acd.web.app import build_app
+from acd.web.http import HttpServer
+from acd.web.services import WebServices
+from media.engine import MediaEngine
+from media.prompts import PromptLibrary
+from sip.registrar import BindingStore, LocationService
+from sip.ua import UserAgent
+
+log = structlog.stdlib.get_logger("jono.server")
+
+BUNDLED_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
+BINDING_EXPIRY_S = 10.0
+
+
+@dataclass
+class Settings:
+    host: str
+    port: int
+    db: str
+    realm: str
+    public_host: str | None = None
+    rtp_ports: tuple[int, int] = (20000, 29999)
+    media_dead_after: float = 60.0
+    cache_dir: str = "var/cache"
+    http: tuple[str, int] | None = None  # None: the plan's server.http
+    schedule_time: datetime | None = None  # schedules see this time (PinnedSchedules)
+
+
+class StoreLike(Protocol):
+    """What the server needs of its store (acd.store.Store; fakes in tests)."""
+
+    @property
+    def bindings(self) -> BindingStore | None: ...
+
+    def add_cdr(self, **fields: object) -> None: ...
+
+    def add_queue_event(self, **fields: object) -> None: ...
+
+    def stats(self) -> dict[str, float]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class Parts:
+    """What tests may swap in; None builds the real one."""
+
+    store: StoreLike | None = None
+    legs: LegFactory | None = None
+    media: MediaEngine | None = None
+    clock: Clock | None = None
+    engine: AcdEngine | None = None
+    http: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Jono:
+    """The running server, as :func:`build` wired it."""
+
+    def __init__(self, plan: Dialplan, settings: Settings, config_path: str | None, parts: Parts):
+        self.settings = settings
+        self.config_path = config_path
+        self.clock: Clock = parts.clock or (
+            PinnedSchedules(settings.schedule_time) if settings.schedule_time else SystemClock()
+        )
+        self.tasks = TaskGroup()
+        self.store: StoreLike = parts.store or Store(settings.db)
+        # The location service works on wall-clock time: bindings outlive a restart.
+        self.location = LocationService(store=self.store.bindings, record_events=True)
+        self.registrar = Registrar(self.location)
+        self.dispatch = InboundDispatch(self.registrar)
+        self.ua = UserAgent(self.dispatch, public_host=settings.public_host)
+        self.legs: LegFactory = parts.legs or SipLegs(self.ua)
+        self.media = parts.media or MediaEngine(
+            settings.public_host or settings.host, settings.rtp_ports,
+            dead_after=settings.media_dead_after,
+        )
+        engine = parts.engine or AcdEngine(repository=InMemoryAgentRepository())
+        self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
+        self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
+        self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
+        self.voice = VoiceChannel(self.centre, self.dialer)
+        self.commands = AgentCommands(self.centre)
+        self.features = FeatureCodes(
+            self.commands, legs=self.legs, media=self.media, registry=self.registry,
+            records=self.store, spawn=self.tasks.spawn,
+        )
+        self.inbound = InboundCalls(
+            legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
+            records=self.store, spawn=self.tasks.spawn,
+        )
+        self.dispatch.handle("feature", self.features.handle)
+        self.dispatch.handle("extension", self.inbound.extension)
+        self.dispatch.handle("number", self.inbound.number)
+        self.dispatch.check_complete()
+        self.trunk_registrations = TrunkRegistrations(self.ua)
+        # One nonce secret for the process: nonces issued before a reload stay valid.
+        self._nonce_secret = secrets.token_bytes(32)
+        self.metrics = make_registry(self._metric_sources())
+        self.control = ControlServer(self.reload)
+        self.http: HttpServer | None = None
+        self._want_http = parts.http
+        self._expiry_task: asyncio.Task[None] | None = None
+        self.plan = plan
+        self.apply(plan)
+
+    # -- the dial plan -----------------------------------------------------------
+    def apply(self, plan: Dialplan) -> None:
+        """Build what depends on the plan and swap it in; raises before any
+        swap if the plan cannot run (a destination kind without a handler)."""
+        settings = self.settings
+        prompts = load_prompts(plan)
+        announcements = Announcements(plan, prompts, Path(settings.cache_dir))
+        trunks = TrunkRoutes(plan)
+        directory = DeviceDirectory(plan, self.location, trunks, self.clock.now)
+        runner = FlowRunner(
+            plan, directory=directory, trunks=trunks, announcements=announcements,
+            clock=self.clock,
+        )
+        runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.check_complete(ACCEPTED_KINDS)
+        access = Access(
+            settings.realm, plan.users, plan.trunks,
+            algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
+        )
+        for moh_class in prompts.moh_classes():
+            self.media.add_moh_class(moh_class, prompts.moh(moh_class))
+        self.dispatch.plan = InboundPlan(
+            access=access, directory=directory, feature_codes=plan.feature_codes,
+            trunk_contacts=self.trunk_registrations.contact_user,
+        )
+        self.inbound.configure(plan, runner, prompts)
+        self.features.configure(plan, prompts)
+        self.centre.configure(plan, directory)
+        self.trunk_registrations.configure(plan.trunks)
+        self.plan = plan
+
+    def reload(self) -> list[str]:
+        """Re-read the dial plan file; on errors keep the running plan and return them."""
+        if self.config_path is None:
+            return ["no configuration file to reload"]
+        try:
+            plan = load_config(self.config_path)
+            self.apply(plan)
+        except ConfigError as err:
+            for line in str(err).splitlines():
+                log.error("reload rejected", error=line)
+            return str(err).splitlines()
+        except RuntimeError as err:
+            log.error("reload rejected", error=str(err))
+            return [str(err)]
+        log.info("reloaded", file=self.config_path, **plan_counts(self.plan))
+        return []
+
+    def media_status(self) -> dict[str, Any]:
+        return {"legs": len(self.media.legs), "ticker": self.media.ticker.stats()}
+
+    def metrics_text(self) -> bytes:
+        return exposition(self.metrics)
+
+    def _metric_sources(self) -> Sources:
+        centre = self.centre
+        store = self.store
+
+        def queues() -> list[QueueFigures]:
+            if centre.plan is None:
+                return []
+            now = centre.now()
+            out = []
+            for name in sorted(centre.plan.queues):
+                snap = centre.engine.queue_snapshot(name, now)
+                agents = {state.value: len(ids) for state, ids in snap.agents.items()}
+                out.append(QueueFigures(name, len(snap.waiting), snap.longest_wait, agents))
+            return out
+
+        return Sources(
+            calls_started=lambda: dict(self.registry.started),
+            calls_active=self.registry.by_kind,
+            sip_responses=lambda: dict(self.ua.responses_sent),
+            registrations=lambda: sum(1 for _ in self.location.all_bindings()),
+            queues=queues,
+            media=self.media.ticker.stats,
+            media_legs=lambda: len(self.media.legs),
+            store=store.stats,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        # The contact centre and the HTTP API first: the first SIP request may need them.
+        self.centre.start()
+        if self._want_http:
+            host, port = self.settings.http or (
+                self.plan.server.http_host, self.plan.server.http_port
+            )
+            services = WebServices(
+                centre=self.centre, commands=self.commands, reload=self.reload,
+                media_status=self.media_status, metrics=self.metrics_text,
+            )
+            self.http = HttpServer(build_app(services), host, port)
+            if not await self.http.start():
+                # Never half started: SIP without the API the agents need.
+                self.http = None
+                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
+        await self.ua.start(self.settings.host, self.settings.port)
+        try:
+            await self.control.start(self.settings.host, self.ua.port)
+        except OSError as err:
+            log.warning("no control socket: jono reload will not find this server",
+                        error=str(err))
+        restored = self.location.restore(self.clock.now())
+        self.location.pop_events()
+        http = self.http.address if self.http is not None else None
+        log.info(
+            "jono started", plan=self.config_path, **plan_counts(self.plan),
+            store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
+            http=f"http://{http[0]}:{http[1]}" if http else None,
+            rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
+        )
+        self.trunk_registrations.start()
+        self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
+
+    async def close(self) -> None:
+        log.info("jono stopping", calls=len(self.registry))
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+        for call in self.registry:
+            call.end("jono", "shutdown")
+        await self.tasks.close()
+        await self.centre.close()
+        await self.control.close()
+        if self.http is not None:
+            await self.http.close()
+        self.trunk_registrations.stop()
+        self.ua.close()
+        await self.media.close()
+        self.store.close()
+
+    async def _expire_bindings(self) -> None:
+        while True:
+            await asyncio.sleep(BINDING_EXPIRY_S)
+            try:
+                self.location.expire(self.clock.now())
+                self.registrar.log_changes()
+            except Exception:
+                log.exception("binding expiry failed")
+
+
+def build(
+    plan: Dialplan,
+    settings: Settings,
+    *,
+    config_path: str | None = None,
+    parts: Parts | None = None,
+) -> Jono:
+    return Jono(plan, settings, config_path, parts or Parts())
+
+
+def plan_counts(plan: Dialplan) -> dict[str, int]:
+    return {
+        "users": len(plan.users), "numbers": len(plan.numbers), "queues": len(plan.queues),
+        "trunks": len(plan.trunks), "menus": len(plan.menus),
+    }
+
+
+def _safe_url(url: str) -> str:
+    """A store URL without its password (secrets never in logs)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"
+
+
+def load_prompts(plan: Dialplan) -> PromptLibrary:
+    """System prompts, with the admin's own directory first (overrides by name)."""
+    dirs = [BUNDLED_PROMPTS]
+    if plan.server.prompts_dir:
+        dirs.insert(0, Path(plan.server.prompts_dir))
+    return _library(tuple(dirs))
+
+
+@functools.lru_cache(maxsize=4)
+def _library(dirs: tuple[Path, ...]) -> PromptLibrary:
+    # Decoding every prompt takes ~0.6 s; a reload with the same directories reuses it.
+    return PromptLibrary(list(dirs)).load_all()
+
+
+class CannotListen(Exception):
+    """``jono serve`` could not open its SIP or HTTP address."""
+
+
+class CannotListenHttp(CannotListen, OSError):
+    pass
+
+
+async def serve(
+    plan: Dialplan, settings: Settings, config_path: str | None = None,
+    pid_file: str | None = None,
+) -> None:
+    server = build(plan, settings, config_path=config_path)
+    try:
+        await server.start()
+    except CannotListenHttp as err:
+        await server.close()
+        raise CannotListen(str(err)) from None
+    except OSError as err:  # the SIP address is taken or not ours
+        await server.close()
+        raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
+    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    if pid_file:
+        Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(pid_file).write_text(f"{os.getpid()}\n")
+    # Full garbage collections are paced so they do not stall the media ticker.
+    pacing = gc_pacing.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        loop.add_signal_handler(signal.SIGHUP, server.reload)
+    except (NotImplementedError, RuntimeError):
+        pass
+    try:
+        await stop.wait()
+    finally:
+        pacing.cancel()
+        await server.close()
+        if pid_file:
+            Path(pid_file).unlink(missing_ok=True)

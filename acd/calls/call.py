@@ -1,0 +1,407 @@
+"""A call: its parties (SIP legs with their media), one state, one end, one record.
+
+Theory of operation
+-------------------
+Every call Jono handles is one :class:`Call`, however it started: a phone
+or trunk calling in (the first party is the caller's incoming leg), or an
+originate (the first party is the agent Jono rang first). The call owns its
+parties' SIP legs and media legs: it listens to every leg, and whatever
+ends one party's leg ends the call (BYE, CANCEL, no ACK for our 2xx, a
+transport error, no RTP for the dead time), exactly once, with the true
+reason. Ending hangs up every other party, closes every media leg, leaves
+the registry and writes the call's one record.
+
+States (transitions as data, anything else raises)::
+
+    setup     --answer-----> answered   Jono answered the caller (menu, queue)
+    setup     --connect----> connected  a dialled party answered; caller answered with it
+    answered  --connect----> connected
+    connected --disconnect-> answered   the other party left; the caller stays
+    *         --end--------> ended
+
+Media is *anchored* when the caller has a Jono media leg (the engine relays
+between the parties' legs, transcoding when their codecs differ) and
+*passed through* otherwise (the callee's answer goes to the caller as is,
+re-INVITEs are relayed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import partial
+
+import structlog
+
+from acd.calls.media import SdpProblem, answer_locally, relay_reinvite
+from acd.calls.party import Party
+from acd.calls.ports import IncomingLeg, RecordSink
+from acd.calls.registry import CallRegistry
+from acd.calls.status import outcome_of
+from media.dtmf import parse_dtmf_relay
+from media.engine import MediaEngine
+from media.leg import MediaLeg
+from sip.leg_events import Cancelled, Ended, Info, LegEvent, ReInvite
+
+log = structlog.stdlib.get_logger("jono.calls")
+
+
+class CallState(StrEnum):
+    SETUP = "setup"
+    ANSWERED = "answered"
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+
+S = CallState
+TRANSITIONS: dict[tuple[CallState, str], CallState] = {
+    (S.SETUP, "answer"): S.ANSWERED,
+    (S.SETUP, "connect"): S.CONNECTED,
+    (S.ANSWERED, "connect"): S.CONNECTED,
+    (S.CONNECTED, "disconnect"): S.ANSWERED,
+    (S.SETUP, "end"): S.ENDED,
+    (S.ANSWERED, "end"): S.ENDED,
+    (S.CONNECTED, "end"): S.ENDED,
+}
+
+
+class IllegalCallTransition(Exception):
+    pass
+
+
+def _ignore(event: LegEvent) -> None:
+    pass
+
+
+class Call:
+    def __init__(
+        self,
+        caller: Party,
+        *,
+        incoming: IncomingLeg | None = None,
+        media: MediaEngine,
+        registry: CallRegistry[Call] | None = None,
+        records: RecordSink | None = None,
+        source: str,
+        caller_number: str,
+        callee: str,
+        caller_name: str | None = None,
+        call_id: str | None = None,
+        external: str | None = None,
+        engages: bool = True,
+    ) -> None:
+        self.id = call_id or caller.leg.call_id
+        self.parties: list[Party] = [caller]
+        # The caller's leg when the call came in (None for an originate).
+        self.incoming = incoming
+        self.engine = media
+        self.registry = registry
+        self.records = records
+        self.source = source  # "user:alice", "trunk:provider", "originate:alice"
+        # The record's caller and callee: a user's name or an E.164 number (S2).
+        self.caller_number = caller_number
+        self.callee = callee
+        self.caller_name = caller_name  # the caller's display name, apart
+        # D11: "inbound" (from a trunk), "outbound" (to a number), else internal.
+        self.external = external
+        # Whether users on this call are busy for the ACD (not for feature codes).
+        self.engages = engages
+        self.state = S.SETUP
+        self.started_at = datetime.now(UTC)
+        self.answered_at: datetime | None = None
+        self.ended_at: datetime | None = None
+        self.status: int | None = None
+        self.disposition: str | None = None
+        self.ended_by: str | None = None
+        self.end_reason: str | None = None
+        self.connected_at: datetime | None = None  # a person answered (not Jono)
+        self.last_dial: str | None = None  # the outcome of the last unanswered dial
+        self.note: str | None = None  # what the plan did last: message, overflow, ...
+        self.variables: dict[str, str] = {}
+        self.caller_answer: bytes | None = None  # Jono's SDP answer to the caller
+        self.on_digit: Callable[[str], None] | None = None
+        self.on_end: list[Callable[[Call], None]] = []
+        self._ended: asyncio.Future[None] | None = None
+        caller.leg.listener = partial(self._on_event, caller)
+        if caller.media is not None:  # an originate: Jono rang this party itself
+            self._own_media(caller, caller.media)
+        if registry is not None:
+            registry.add(self)
+
+    def __repr__(self) -> str:
+        return f"<Call {self.id} {self.state.value} {self.parties}>"
+
+    # -- state -------------------------------------------------------------
+    @property
+    def caller(self) -> Party:
+        return self.parties[0]
+
+    @property
+    def peer(self) -> Party | None:
+        """The party talking with the caller, if any."""
+        return self.parties[1] if len(self.parties) > 1 else None
+
+    @property
+    def ended(self) -> bool:
+        return self.state is S.ENDED
+
+    @property
+    def answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def kind(self) -> str:
+        return self.external or "internal"
+
+    def _move(self, event: str) -> None:
+        try:
+            self.state = TRANSITIONS[(self.state, event)]
+        except KeyError:
+            raise IllegalCallTransition(
+                f"call {self.id} in state {self.state.value} cannot {event}"
+            ) from None
+
+    async def wait_end(self) -> None:
+        """Until the call has ended."""
+        if self.ended:
+            return
+        if self._ended is None:
+            self._ended = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._ended)
+
+    # -- the caller's media --------------------------------------------------
+    async def open_caller_media(self) -> bool:
+        """Anchor the caller's media in Jono (menus, queues, bridged calls).
+
+        False when the call is over: the caller's offer had nothing in
+        common with us (488 sent, RFC 3264 §6) or the caller gave up while
+        the leg opened.
+        """
+        caller = self.caller
+        if caller.media is not None:
+            return True
+        media = await self.engine.open_leg()
+        if self.ended:
+            media.close()
+            return False
+        offer = self.incoming.sdp if self.incoming is not None else None
+        try:
+            self.caller_answer = media.local_sdp_answer(offer or b"")
+        except SdpProblem as err:
+            media.close()
+            log.info("no common codec with caller", call_id=self.id, error=str(err))
+            self.reject(488, disposition="failed")
+            return False
+        self._own_media(caller, media)
+        return True
+
+    def _own_media(self, party: Party, media: MediaLeg) -> None:
+        party.media = media
+        media.on_dead = partial(self._media_dead, party)
+        if party is self.caller:
+            media.on_dtmf = self._digit
+
+    def _digit(self, digit: str) -> None:
+        if self.on_digit is not None:
+            self.on_digit(digit)
+
+    # -- actions -------------------------------------------------------------
+    def ring(self, sdp: bytes | None = None) -> None:
+        """Tell the caller the far end is alerting (180, or 183 with early media)."""
+        leg = self.incoming
+        if leg is not None and not leg.finalised:
+            leg.ring(sdp)
+
+    def answered_by_first_party(self) -> None:
+        """An originate: the first party, rung by Jono, answered. The call
+        counts as answered (``answered_at``) when the destination answers."""
+        if self.state is S.SETUP:
+            self._move("answer")
+
+    def answer(self) -> None:
+        """Jono answers the caller (menus, queues, echo); needs its media leg."""
+        if self.ended or self.answered:
+            return
+        if self.incoming is not None:
+            self.incoming.answer(self.caller_answer)
+        self.answered_at = datetime.now(UTC)
+        if self.state is S.SETUP:
+            self._move("answer")
+        log.info("call answered by jono", call_id=self.id)
+
+    def connect(self, party: Party, *, bridge: bool = True) -> None:
+        """A dialled party answered: it joins the call and talks with the caller.
+
+        The caller is answered now if Jono had not answered it yet: with our
+        SDP when media is anchored, with the party's own answer otherwise.
+        ``bridge=False`` holds the media apart (a whisper to the agent first);
+        :meth:`bridge_media` joins them.
+        """
+        if self.ended:
+            raise IllegalCallTransition(f"call {self.id} has ended")
+        party.leg.listener = partial(self._on_event, party)
+        self.parties.append(party)
+        if party.media is not None:
+            self._own_media(party, party.media)
+        if self.registry is not None:
+            self.registry.joined(self, party)
+        caller = self.caller
+        if bridge and caller.media is not None and party.media is not None:
+            self.engine.bridge(caller.media, party.media)  # stops what played to either
+        if not self.answered:
+            if self.incoming is not None:
+                sdp = self.caller_answer if caller.media is not None else party.answer_sdp
+                self.incoming.answer(sdp)
+            self.answered_at = datetime.now(UTC)
+        self.connected_at = self.connected_at or datetime.now(UTC)
+        self._move("connect")
+        log.info(
+            "call connected", call_id=self.id, party=party.role, user=party.user,
+            device=party.device, media="anchored" if party.media is not None else "passthrough",
+        )
+
+    def bridge_media(self, party: Party) -> None:
+        caller = self.caller
+        if self.ended or caller.media is None or party.media is None:
+            return
+        caller.media.stop_playback()
+        self.engine.bridge(caller.media, party.media)
+
+    def reject(
+        self, status: int, reason: str | None = None, *, disposition: str | None = None
+    ) -> None:
+        """Refuse a caller not answered yet with a final status, and end."""
+        leg = self.incoming
+        if leg is not None and not leg.finalised:
+            leg.reject(status, reason)
+        self.status = status
+        self.disposition = disposition
+        self.end("jono", reason or "rejected")
+
+    def end(self, by: str | None, reason: str, status: int | None = None) -> None:
+        """End the call once: every party hung up, media closed, the record written."""
+        if self.ended:
+            return
+        self._move("end")
+        self.ended_at = datetime.now(UTC)
+        self.ended_by = by
+        self.end_reason = reason
+        if status is not None and self.status is None:
+            self.status = status
+        for party in self.parties:
+            leg = party.leg
+            leg.listener = _ignore
+            if leg is self.incoming and not self.incoming.finalised:
+                self.incoming.reject(self.status or 480)
+            else:
+                leg.hangup()
+            if party.media is not None:
+                self.engine.unbridge(party.media)
+                party.media.close()
+        if self.registry is not None:
+            self.registry.remove(self)
+        status, disposition = self.disposition_now()
+        log.info(
+            "call ended", call_id=self.id, by=by, reason=reason, status=status,
+            disposition=disposition, caller=self.caller_number, callee=self.callee,
+            note=self.note,
+            seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
+        )
+        for hook in self.on_end:
+            try:
+                hook(self)
+            except Exception:
+                log.exception("call end hook failed", call_id=self.id)
+        self.on_end.clear()
+        self.on_digit = None
+        if self.records is not None:
+            try:
+                self.records.add_cdr(**self.record())
+            except Exception:
+                log.exception("call record failed", call_id=self.id)
+        if self._ended is not None and not self._ended.done():
+            self._ended.set_result(None)
+
+    def record(self) -> dict[str, object]:
+        """The one call record (S2): the columns of ``acd.store.tables.CallRecord``."""
+        status, disposition = self.disposition_now()
+        media = {
+            party.role if i < 2 else f"{party.role}{i}": asdict(party.media.stats)
+            for i, party in enumerate(self.parties)
+            if party.media is not None
+        }
+        return {
+            "call_id": self.id,
+            "caller": self.caller_number,
+            "caller_name": self.caller_name,
+            "callee": self.callee,
+            "source": self.source,
+            "started_at": self.started_at,
+            "answered_at": self.answered_at,
+            "ended_at": self.ended_at or datetime.now(UTC),
+            "status": status,
+            "disposition": disposition,
+            "ended_by": self.ended_by,
+            "end_reason": self.end_reason,
+            "detail": json.dumps(self.variables) if self.variables else None,
+            "media": json.dumps(media) if media else None,
+        }
+
+    def disposition_now(self) -> tuple[int, str]:
+        """The call record's final status and what really happened (S2):
+
+        ``answered`` a person answered (an agent, a user, a number out);
+        ``abandoned`` the caller left before anyone answered (in a menu, in
+        a queue, while it rang); ``busy``/``no_answer``/``rejected``/
+        ``unreachable`` the last dial failed so and the call ended; ``message``
+        the plan ended it after an announcement; ``overflowed`` a queue sent
+        the caller away with nowhere to go; ``echo``; or what refused it
+        (``not_in_service``, ``refused``, ``failed``)."""
+        status = 200 if self.answered else (487 if self.end_reason == "cancel" else self.status or 480)
+        if self.disposition is not None:
+            return status, self.disposition
+        if self.connected_at is not None:
+            return status, "answered"
+        if self.end_reason == "cancel" or (self.answered and self.ended_by == "caller"):
+            return status, "abandoned"
+        if self.note is not None:
+            return status, self.note
+        if self.last_dial is not None:
+            return status, self.last_dial
+        return status, outcome_of(status).value if not self.answered else "ended"
+
+    # -- what the legs say -------------------------------------------------------
+    def _other(self, party: Party) -> Party | None:
+        if len(self.parties) < 2:
+            return None
+        return self.parties[1] if party is self.parties[0] else self.parties[0]
+
+    def _on_event(self, party: Party, event: LegEvent) -> None:
+        if isinstance(event, Cancelled):
+            self.end(party.role, "cancel", 487)
+        elif isinstance(event, Ended):
+            self.end(party.role, event.reason)
+        elif isinstance(event, ReInvite):
+            other = self._other(party)
+            if party.media is not None:
+                answer_locally(party.leg, party.media, event)
+            elif other is not None:
+                relay_reinvite(party.leg, other.leg, event)
+            else:
+                party.leg.answer_reinvite(event, 488)
+        elif isinstance(event, Info):
+            other = self._other(party)
+            if other is not None:
+                other.leg.send_info(event.body, event.content_type)
+            elif party.media is not None and "dtmf" in event.content_type:
+                digit = parse_dtmf_relay(event.body)
+                if digit:
+                    party.media.inject_dtmf(digit)
+
+    def _media_dead(self, party: Party, leg: MediaLeg) -> None:
+        log.info("no RTP: hanging up", call_id=self.id, party=party.role)
+        self.end("jono", "media timeout")

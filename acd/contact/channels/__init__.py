@@ -1,0 +1,1 @@
+"""Channels: how each kind of work reaches agents (voice; callback and chat next)."""

@@ -1,0 +1,256 @@
+"""New calls from phones and trunks, into the call flows (N1, P4, S4).
+
+The inbound dispatch hands over an identified INVITE: a user's extension
+(or the echo code) becomes the flow ``user:NAME`` (``echo``), a dial plan
+number runs its destination. Each becomes one :class:`~acd.calls.call.Call`
+driven by a :class:`~acd.flows.session.FlowSession` in its own task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+import structlog
+
+from acd.calls.call import Call
+from acd.calls.dialer import Attempt, Dialer, DialResult
+from acd.calls.party import Party
+from acd.calls.ports import LegFactory, RecordSink
+from acd.calls.registry import CallRegistry
+from acd.calls.status import Outcome
+from acd.config import Dialplan, Number
+from acd.config.types import Destination
+from acd.flows.runner import FlowRunner
+from acd.flows.session import CallerInfo, FlowSession
+from acd.telephony.inbound import InboundInvite
+from acd.telephony.outbound import OutboundRules
+from media.engine import MediaEngine
+from media.prompts import PromptLibrary
+from sip.errors import SipError
+
+Spawn = Callable[[Coroutine[Any, Any, None]], None]
+
+log = structlog.stdlib.get_logger("jono.calls")
+
+
+class InboundCalls:
+    def __init__(
+        self,
+        *,
+        legs: LegFactory,
+        media: MediaEngine,
+        dialer: Dialer,
+        registry: CallRegistry[Call],
+        records: RecordSink,
+        spawn: Spawn,
+    ) -> None:
+        self.legs = legs
+        self.media = media
+        self.dialer = dialer
+        self.registry = registry
+        self.records = records
+        self.spawn = spawn
+        self.plan: Dialplan | None = None
+        self.runner: FlowRunner | None = None
+        self.prompts: PromptLibrary | None = None
+        self.outbound: OutboundRules | None = None
+
+    def configure(self, plan: Dialplan, runner: FlowRunner, prompts: PromptLibrary) -> None:
+        """The plan new calls start on; calls in progress keep theirs (S3)."""
+        self.plan, self.runner, self.prompts = plan, runner, prompts
+        self.outbound = OutboundRules(plan, runner.trunks)
+
+    # -- handlers of acd.telephony.inbound ------------------------------------
+    def extension(self, invite: InboundInvite) -> None:
+        """A user's extension or name (P4), or the echo code."""
+        plan = self._plan()
+        runner = self.runner
+        assert runner is not None
+        user = runner.directory.user_for(invite.dialled)
+        if user is None:
+            self._start(invite, Destination(kind="echo"), None, plan.server.language)
+            return
+        info = self.caller_info(invite)
+        if runner.media_mode(info.source, user) == "passthrough":
+            self._direct(invite, info, user, runner)
+        else:
+            self._start(invite, Destination(kind="user", target=user), None, plan.server.language)
+
+    def number(self, invite: InboundInvite) -> None:
+        """A dial plan number: its destination as a call flow (N1)."""
+        plan = self._plan()
+        number = plan.find_number(invite.dialled)
+        if number is None and invite.caller.kind == "user":
+            self._call_out(invite)
+            return
+        # N1: an internal-only number is not reachable from a trunk.
+        if number is None or (number.internal_only and invite.caller.kind == "trunk"):
+            # S4: a number that is not (or no longer) in service gets a clear answer.
+            self._refuse(invite, 404, "Not In Service", "not_in_service")
+            return
+        self._start(invite, number.destination, number, number.language or plan.server.language)
+
+    def _call_out(self, invite: InboundInvite) -> None:
+        """A user dials a number out: the plan's rules decide (P2)."""
+        assert self.outbound is not None and self.runner is not None
+        user = invite.caller.name
+        decision = self.outbound.decide(user, invite.dialled)
+        if decision is None:
+            self._refuse(invite, 404, "Not Found", "not_in_service")
+            return
+        if not decision.allowed or decision.route is None:
+            log.info("call out refused", user=user, number=decision.number,
+                     reason=decision.reason)
+            self._refuse(invite, decision.status, decision.reason.title(), "refused")
+            return
+        info = replace(self.caller_info(invite), presented=decision.caller_id)
+        call = self._call(invite, info, live=True, callee=decision.number)
+        call.external = "outbound"
+        prompts, plan = self.prompts, self._plan()
+        assert prompts is not None
+        session = FlowSession(
+            call, caller=info, prompts=prompts, dialer=self.dialer,
+            language=plan.server.language,
+        )
+        log.info("call out", call_id=call.id, user=user, number=decision.number,
+                 why=decision.reason, trunk=decision.route.trunk)
+        runner = self.runner
+        self.spawn(runner.run(session, None, first=runner.call_out(session, decision.route)))
+
+    # -- calls -----------------------------------------------------------------
+    def caller_info(self, invite: InboundInvite) -> CallerInfo:
+        plan = self._plan()
+        caller = invite.caller
+        source = f"{caller.kind}:{caller.name}"
+        from_ = invite.request.from_
+        if caller.kind == "user":
+            user = plan.users[caller.name]
+            return CallerInfo(
+                source, user.extension, user.display_name or from_.display, invite.dialled,
+                user=caller.name,
+            )
+        try:
+            number = from_.sip_uri.user or "anonymous"
+        except SipError:
+            number = "anonymous"
+        return CallerInfo(source, number, from_.display, invite.dialled)
+
+    def _call(
+        self, invite: InboundInvite, info: CallerInfo, *, live: bool, callee: str | None = None
+    ) -> Call:
+        """The caller's call. Its record names the caller and callee one way (S2):
+        a user by name, anyone else by E.164 number (the trunk's rules)."""
+        leg = self.legs.incoming(invite.request, invite.txn, invite.source)
+        plan = self._plan()
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        caller = info.user or (trunk.normalise.normalise(info.number) if trunk else info.number)
+        if callee is None:
+            user = self.runner.directory.user_for(invite.dialled) if self.runner else None
+            callee = user or (trunk.normalise.normalise(invite.dialled) if trunk else invite.dialled)
+        return Call(
+            Party("caller", leg, user=info.user),
+            incoming=leg,
+            media=self.media,
+            registry=self.registry if live else None,
+            records=self.records,
+            source=info.source,
+            caller_number=caller,
+            caller_name=info.display,
+            callee=callee,
+            external="inbound" if invite.caller.kind == "trunk" else None,
+        )
+
+    def _refuse(self, invite: InboundInvite, status: int, reason: str, disposition: str) -> None:
+        info = self.caller_info(invite)
+        log.info(
+            "call refused", call_id=invite.request.call_id, source=info.source,
+            caller=info.number, callee=invite.dialled, status=status, reason=reason,
+        )
+        call = self._call(invite, info, live=False)
+        call.reject(status, reason, disposition=disposition)
+
+    def _start(
+        self, invite: InboundInvite, destination: Destination, number: Number | None, language: str
+    ) -> None:
+        runner, prompts = self.runner, self.prompts
+        assert runner is not None and prompts is not None
+        info = self.caller_info(invite)
+        call = self._call(invite, info, live=True)
+        session = FlowSession(
+            call, caller=info, prompts=prompts, dialer=self.dialer, language=language,
+            number=number,
+        )
+        self.spawn(self._run(runner, session, destination, invite.kind))
+
+    @staticmethod
+    async def _run(
+        runner: FlowRunner, session: FlowSession, destination: Destination, kind: str
+    ) -> None:
+        # Every line this call's flow logs carries its id, caller and callee.
+        call = session.call
+        structlog.contextvars.bind_contextvars(
+            call_id=call.id, caller=call.caller_number, callee=call.callee,
+        )
+        log.info("call in", source=session.caller.source, kind=kind)
+        await runner.run(session, destination)
+
+    def _direct(
+        self, invite: InboundInvite, info: CallerInfo, user: str, runner: FlowRunner
+    ) -> None:
+        """A user's extension with media passed through, the commonest call:
+        dialled straight from here, no task unless the user does not answer."""
+        call = self._call(invite, info, live=True)
+        dial = runner.user_dial(call, info, None, user, passthrough=True)
+        log.info("call in", call_id=call.id, source=info.source, caller=info.number,
+                 callee=invite.dialled, kind="extension", route=f"user:{user}")
+        direct = _Direct(self, call, info, user, runner)
+        if not dial.targets:
+            direct.resume(DialResult(Outcome.UNREACHABLE, 480))
+            return
+        attempt = self.dialer.dial(dial, direct)
+        call.on_end.append(lambda ended: attempt.cancel())
+
+    def _plan(self) -> Dialplan:
+        if self.plan is None:
+            raise RuntimeError("InboundCalls used before configure()")
+        return self.plan
+
+
+class _Direct:
+    """Dial listener of a direct call: connects on answer; anything else
+    continues as the ``user:`` destination of the call flows would (P4)."""
+
+    def __init__(
+        self, calls: InboundCalls, call: Call, info: CallerInfo, user: str, runner: FlowRunner
+    ) -> None:
+        self.calls = calls
+        self.call = call
+        self.info = info
+        self.user = user
+        self.runner = runner
+
+    def ringing(self, attempt: Attempt, sdp: bytes | None) -> None:
+        self.call.ring(sdp)
+
+    def answered(self, attempt: Attempt, party: Party) -> bool:
+        if self.call.ended:
+            return False
+        self.call.connect(party)
+        return True
+
+    def failed(self, attempt: Attempt, result: DialResult) -> None:
+        if not self.call.ended:
+            self.resume(result)
+
+    def resume(self, result: DialResult) -> None:
+        calls, runner = self.calls, self.runner
+        assert calls.prompts is not None and calls.plan is not None
+        session = FlowSession(
+            self.call, caller=self.info, prompts=calls.prompts, dialer=calls.dialer,
+            language=calls.plan.server.language,
+        )
+        first = runner.unanswered(session, self.user, result.outcome, result.status)
+        calls.spawn(runner.run(session, None, first=first))
+

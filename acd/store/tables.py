@@ -1,0 +1,75 @@
+"""The store's tables (SQLAlchemy 2.0 typed mappings).
+
+A column added here needs an Alembic revision in ``acd/store/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BindingRow(Base):
+    """A registrar binding (P1), kept so registrations survive a restart."""
+
+    __tablename__ = "bindings"
+
+    aor: Mapped[str] = mapped_column(String(128), primary_key=True)
+    contact: Mapped[str] = mapped_column(String(512), primary_key=True)
+    expires_at_wall: Mapped[float] = mapped_column(Float)
+    q: Mapped[float] = mapped_column(Float, default=1.0)
+    call_id: Mapped[str] = mapped_column(String(256))
+    cseq: Mapped[int] = mapped_column(Integer)
+    source_transport: Mapped[str] = mapped_column(String(8))
+    source_host: Mapped[str] = mapped_column(String(64))
+    source_port: Mapped[int] = mapped_column(Integer)
+    user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
+class CallRecord(Base):
+    """A call detail record (S2)."""
+
+    __tablename__ = "cdrs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(256), index=True)
+    # A user by name, anyone else by E.164 number; the display name apart.
+    caller: Mapped[str] = mapped_column(String(256))
+    caller_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    callee: Mapped[str] = mapped_column(String(256))
+    source: Mapped[str] = mapped_column(String(64))  # "user:alice" or "trunk:provider"
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+    disposition: Mapped[str] = mapped_column(String(32))  # answered, busy, no_answer, ...
+    ended_by: Mapped[str | None] = mapped_column(String(16), nullable=True)  # caller, callee, ...
+    # Why it ended: bye, cancel, no ACK, media timeout, rejected, ...
+    end_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Per media leg (JSON): packets and bytes each way, packets lost and
+    # interarrival jitter (RFC 3550 A.3, A.8) as Jono received them.
+    media: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class QueueEventRow(Base):
+    """One step of the queue event log (S2): caller steps and agent state changes."""
+
+    __tablename__ = "queue_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # entered, answered, ..., agent_state
+    queue_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    call_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    wait: Mapped[float | None] = mapped_column(Float, nullable=True)
+    position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,28 @@
+"""Where a request goes: a contact URI and the transport address to send it to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sip.headers import SipUri
+from sip.transport import Target
+
+REGISTERED = "reg"  # the device id of all of a user's registered contacts
+
+
+@dataclass(frozen=True, slots=True)
+class DialTarget:
+    """One contact to ring: request URI, where to send it, which device it is."""
+
+    uri: str
+    target: Target
+    device: str = REGISTERED
+
+
+def target_of_uri(uri: str) -> Target:
+    """Where to send a request for a static contact URI (no DNS: IP literals)."""
+    parsed = SipUri.parse(uri)
+    transport = parsed.transport
+    default_port = 5061 if parsed.scheme == "sips" else 5060
+    host = parsed.host.strip("[]")
+    return Target("tcp" if transport == "tcp" else "udp", host, parsed.port or default_port)

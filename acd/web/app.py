@@ -1,0 +1,29 @@
+"""The HTTP app: the JSON API for agents and supervisors (D1, S1).
+
+GET  /api/queues                  every queue: waiting, longest wait, EWT, agents by state
+GET  /api/queues/{id}/callers     the callers waiting in one queue, in order
+GET  /api/agents/{id}/state       one agent's state
+POST /api/agents/{id}/state       {"state": "ready"|"paused"|"logged_out",
+                                   "reason": ..., "queues": [...], "presence": ...}
+GET  /api/events                  server-sent events: agent states, queue events
+POST /api/reload                  re-read the dial plan; 400 with the errors
+GET  /api/media                   media legs, playing streams, ticker lateness (last minute)
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from acd.web.routers import admin, agents, events, queues
+from acd.web.services import WebServices
+
+
+def build_app(services: WebServices) -> Starlette:
+    return Starlette(
+        routes=[
+            *admin.routes(services),
+            *queues.routes(services),
+            *agents.routes(services),
+            *events.routes(services),
+        ]
+    )

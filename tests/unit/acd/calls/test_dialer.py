@@ -1,0 +1,145 @@
+"""The one dialer: first answer wins, ring timeouts, cancels, refused answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from acd_fakes import FakeLegs, sdp
+
+from acd.calls.dialer import Attempt, Dial, Dialer, DialResult
+from acd.calls.party import Party
+from acd.calls.status import Outcome, acd_failure_reason, is_busy, outcome_of
+from acd.tasks import TaskGroup
+from acd.telephony.targets import DialTarget
+from media.engine import MediaEngine
+from sip.transport import Target
+
+DESK = DialTarget("sip:bob@127.0.0.1:5072", Target("udp", "127.0.0.1", 5072), "reg")
+MOBILE = DialTarget("sip:+358401234567@127.0.0.1:5070", Target("udp", "127.0.0.1", 5070), "mobile1")
+
+
+class Recorder:
+    def __init__(self, adopt: bool = True) -> None:
+        self.adopt = adopt
+        self.events: list[str] = []
+        self.party: Party | None = None
+        self.result: DialResult | None = None
+
+    def ringing(self, attempt: Attempt, sdp: bytes | None) -> None:
+        self.events.append("ringing")
+
+    def answered(self, attempt: Attempt, party: Party) -> bool:
+        self.events.append("answered")
+        self.party = party
+        return self.adopt
+
+    def failed(self, attempt: Attempt, result: DialResult) -> None:
+        self.events.append(f"failed:{result.outcome.value}")
+        self.result = result
+
+
+Parts = tuple[Dialer, FakeLegs, MediaEngine]
+
+
+@pytest.fixture
+async def parts() -> AsyncIterator[Parts]:
+    legs, media, tasks = FakeLegs(), MediaEngine("127.0.0.1", (44000, 44999)), TaskGroup()
+    yield Dialer(legs, media, tasks.spawn), legs, media
+    await tasks.close()
+    await media.close()
+
+
+def dial(**kw: Any) -> Dial:
+    return Dial(targets=(DESK, MOBILE), from_uri="sip:1001@jono", to_uri="sip:1002@jono", **kw)
+
+
+async def test_the_answering_device_is_named_and_its_media_is_negotiated(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder()
+    attempt = dialer.dial(dial(user="bob"), listener)
+    leg = await legs.next_outgoing()
+    assert leg.uris == [DESK.uri, MOBILE.uri]
+    assert leg.sdp is not None and b"m=audio" in leg.sdp  # Jono's own offer
+    leg.ring()
+    leg.answer(sdp(45000), target=1)
+    assert listener.events == ["ringing", "answered"]
+    assert listener.party is not None
+    assert (listener.party.device, listener.party.user) == ("mobile1", "bob")
+    assert listener.party.media is not None and listener.party.media.codec is not None
+    assert (await attempt.wait()).outcome is Outcome.ANSWERED
+
+
+async def test_no_answer_in_the_ring_time_cancels_and_reports_no_answer(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder()
+    attempt = dialer.dial(dial(ring_timeout=0.05), listener)
+    leg = await legs.next_outgoing()
+    result = await attempt.wait()
+    assert (result.outcome, result.status) == (Outcome.NO_ANSWER, 408)
+    assert leg.cancelled
+    assert listener.events == ["failed:no_answer"]
+    assert not media.legs  # the offer's media leg is closed
+
+
+async def test_an_answer_after_a_cancel_is_hung_up(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder()
+    attempt = dialer.dial(dial(), listener)
+    leg = await legs.next_outgoing()
+    attempt.cancel()
+    leg.answer()
+    assert leg.hung_up
+    assert listener.events == ["failed:cancelled"]
+
+
+async def test_an_answer_nobody_adopts_is_hung_up_and_its_media_closed(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder(adopt=False)
+    dialer.dial(dial(), listener)
+    leg = await legs.next_outgoing()
+    leg.answer()
+    assert leg.hung_up
+    assert not media.legs
+
+
+async def test_a_busy_callee_is_busy(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder()
+    attempt = dialer.dial(dial(), listener)
+    (await legs.next_outgoing()).fail(486)
+    assert (await attempt.wait()).outcome is Outcome.BUSY
+
+
+async def test_passthrough_sends_the_callers_offer_and_opens_no_media(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder()
+    dialer.dial(dial(offer=sdp(45100)), listener)
+    leg = legs.outgoing_legs[0]  # sent at once: nothing to open
+    assert leg.sdp == sdp(45100)
+    leg.answer(sdp(45200))
+    assert listener.party is not None and listener.party.answer_sdp == sdp(45200)
+    assert listener.party.media is None and not media.legs
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome", "busy", "acd"),
+    [
+        (486, Outcome.BUSY, True, "rejected"),
+        (600, Outcome.BUSY, True, "rejected"),
+        (603, Outcome.REJECTED, True, "rejected"),
+        (408, Outcome.NO_ANSWER, False, "no_answer"),
+        (487, Outcome.NO_ANSWER, False, "no_answer"),
+        (480, Outcome.UNREACHABLE, False, "unreachable"),
+        (503, Outcome.UNREACHABLE, False, "unreachable"),
+        (200, Outcome.ANSWERED, False, "unreachable"),
+    ],
+)
+def test_one_table_says_what_a_final_status_means(
+    status: int, outcome: Outcome, busy: bool, acd: str
+) -> None:
+    assert outcome_of(status) is outcome
+    assert is_busy(outcome) is busy
+    if outcome is not Outcome.ANSWERED:
+        assert acd_failure_reason(outcome) == acd
