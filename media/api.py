@@ -13,7 +13,7 @@ media.rtpengine.ng.NgError when rtpengine refuses or does not answer (SIP 500/50
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from media.codecs import Codec, Pcm
 from media.rtp import LegStats
@@ -112,3 +112,18 @@ class MediaEngineApi(Protocol):
     def add_moh_class(self, name: str, pcm: Pcm) -> None: ...
 
     async def close(self) -> None: ...
+
+
+if TYPE_CHECKING:
+    # mypy checks here that both engines implement the interface above.
+    from media.engine import MediaEngine
+    from media.leg import MediaLeg
+    from media.rtpengine.engine import RtpengineEngine, RtpengineLeg
+
+    def _builtin_conforms(engine: MediaEngine, leg: MediaLeg) -> None:
+        _engine: MediaEngineApi = engine
+        _leg: MediaLegApi = leg
+
+    def _rtpengine_conforms(engine: RtpengineEngine, leg: RtpengineLeg) -> None:
+        _engine: MediaEngineApi = engine
+        _leg: MediaLegApi = leg

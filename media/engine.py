@@ -10,6 +10,10 @@
 One ticker drives every playback and recording; one housekeeping task sends RTCP
 reports (RFC 3550 6.2: about every 5 s, randomised), detects dead legs and lets silent
 sources be re-latched (RtpEndpoint.sweep).
+
+Options beyond the application's: ``fast_path=False`` keeps every packet on the general
+path (benchmarks compare the two); ``ticker_phases`` spreads the ticker's streams over
+that many wake-ups per 20 ms (media/ticker.py).
 """
 
 from __future__ import annotations
