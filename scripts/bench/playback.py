@@ -40,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from procstat import cpu_seconds  # noqa: E402
-from rtp_relay import Rtpengine, build_tool, pin  # noqa: E402
+from rtp_relay import NICE, Rtpengine, build_tool, pin  # noqa: E402
 
 from media.rtpengine.ng import NgClient  # noqa: E402
 
@@ -139,7 +139,7 @@ async def main_async(args: Any) -> None:
     print(
         f"playback: PCMU music on hold, {args.seconds:.0f} s per run, engines "
         f"{', '.join(args.engines)}, {'pinned: engine core 0, sink core 1' if args.pin else 'not pinned'}"
-        f", load average before {os.getloadavg()[0]:.2f}"
+        f", nice {args.nice}, load average before {os.getloadavg()[0]:.2f}"
     )
     print(
         f"{'engine':>12} {'streams':>7} {'pkts/s':>7} {'gaps':>5} {'wake p99':>8} {'wake max':>8} "
@@ -167,7 +167,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--engines", nargs="+", default=["jono", "minimal"], choices=ENGINES)
     parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument(
+        "--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
+        help="nice value of the engine and the sink (default -10 as root, see rtp_relay.py)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.nice:
+        NICE[:] = ["nice", "-n", str(args.nice)]
     args.pin = args.pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -100,6 +100,9 @@ class MinimalLeg(asyncio.DatagramProtocol):
         self.peer_addr: tuple[str, int] | None = None
         self.ssrc = 0x1234ABCD
 
+    def error_received(self, exc: Exception) -> None:
+        pass  # ICMP unreachable once the phones have stopped
+
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         seq, ts, _ = SEQ_TS_SSRC.unpack_from(data, 2)
         packet = (
@@ -141,13 +144,13 @@ async def run_floor(calls: int, phones: list[int]) -> dict[str, object]:
     def relay(recv: object, send: object) -> None:
         try:
             data = recv(2048)  # type: ignore[operator]
-        except BlockingIOError:
+            seq, ts, _ = SEQ_TS_SSRC.unpack_from(data, 2)
+            send(  # type: ignore[operator]
+                HEADER.pack(0x80, data[1], (seq + 1000) & 0xFFFF, (ts + 160000) & 0xFFFFFFFF, 7)
+                + data[12:]
+            )
+        except OSError:  # nothing to read, or ICMP unreachable after the phones stop
             return
-        seq, ts, _ = SEQ_TS_SSRC.unpack_from(data, 2)
-        send(  # type: ignore[operator]
-            HEADER.pack(0x80, data[1], (seq + 1000) & 0xFFFF, (ts + 160000) & 0xFFFFFFFF, 7)
-            + data[12:]
-        )
 
     for i, sock in enumerate(socks):
         loop.add_reader(sock.fileno(), relay, sock.recv, socks[i ^ 1].send)
