@@ -204,24 +204,36 @@ def write_config(workdir: Path, agents: list[int], talker: int, http: int, args:
     return path
 
 
-def media_port() -> int:
-    """A port for SIPp's -mp: SIPp also binds port + 2 (video)."""
+_HANDED_OUT: set[int] = set()
+
+
+def port(span: int = 1) -> int:
+    """A free port never handed out before by this run (with span > 1, ports up to
+    port + span - 1 are free and reserved too: SIPp's -mp also binds port + 2 for
+    video). A port handed out twice once made an agent's SIPp fail to bind, and
+    Jono's INVITE to that agent landed on another SIPp's echoing RTP port, which sent
+    it straight back: a call storm."""
     while True:
-        port = free_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            try:
-                probe.bind((HOST, port + 2))
-            except OSError:
-                continue
-        return port
+        base = free_port()
+        wanted = range(base, base + span)
+        if any(p in _HANDED_OUT for p in wanted):
+            continue
+        try:
+            for extra in wanted[1:]:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                    probe.bind((HOST, extra))
+        except OSError:
+            continue
+        _HANDED_OUT.update(wanted)
+        return base
 
 
-def sipp(workdir: Path, scenario: str, name: str, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
+def sipp(workdir: Path, scenario: str, name: str, sip_port: int, extra: list[str]) -> subprocess.Popen[bytes]:
     path = workdir / f"{name}.xml"
     path.write_text(scenario)
     cmd = [
-        *acd_server.PIN_PEERS, "sipp", "-sf", str(path), "-i", HOST, "-p", str(port),
-        "-mi", HOST, "-mp", str(media_port()), "-cp", str(free_port()), "-nostdin",
+        *acd_server.PIN_PEERS, "sipp", "-sf", str(path), "-i", HOST, "-p", str(sip_port),
+        "-mi", HOST, "-mp", str(port(3)), "-cp", str(port()), "-nostdin",
         "-trace_err", *extra,
     ]  # fmt: skip
     return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -254,8 +266,8 @@ async def run(args: Any) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="jono-soak-"))
     (workdir / "pcap").mkdir()
     (workdir / "pcap" / "g711a.pcap").symlink_to(PCAP)
-    agent_ports = [free_port() for _ in range(args.agents)]
-    talker_port, http_port, sip_port = free_port(), free_port(), free_port()
+    agent_ports = [port() for _ in range(args.agents)]
+    talker_port, http_port, sip_port = port(), port(), port()
     config = write_config(workdir, agent_ports, talker_port, http_port, args)
     db = workdir / "jono.db"
     log_path = workdir / "jono.log"
@@ -271,7 +283,7 @@ async def run(args: Any) -> int:
         "TALK_MAX", str(int(args.talk_max * 1000))
     )
     peers = [
-        sipp(workdir, agent_uas, "agent", port, ["-rtp_echo"]) for port in agent_ports
+        sipp(workdir, agent_uas, "agent", agent, ["-rtp_echo"]) for agent in agent_ports
     ] + [sipp(workdir, BRIDGED_UAS, "talker", talker_port, ["-rtp_echo"])]
     plays = max(1, int(args.talk / PCAP_SECONDS))
     uac = BRIDGED_UAC.replace("AUDIO", PLAY.format(ms=int(PCAP_SECONDS * 1000)) * plays)
@@ -292,7 +304,7 @@ async def run(args: Any) -> int:
         await callers.start()
         rate = args.bridged / (plays * PCAP_SECONDS)
         bridged = sipp(
-            workdir, uac, "bridged", free_port(),
+            workdir, uac, "bridged", port(),
             [f"{HOST}:{sip_port}", "-s", "6000", "-r", f"{rate:.3f}", "-l", str(args.bridged),
              "-trace_stat", "-fd", "10", "-stf", str(workdir / "bridged_stats.csv")],
         )  # fmt: skip
