@@ -22,7 +22,7 @@ import ctypes
 import logging
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from media.rtp import RtpError, RtpPacket, is_rtcp, parse_rtcp, parse_rtp
@@ -61,10 +61,15 @@ class PortAllocator:
         self._next = self.low
         self._in_use: set[int] = set()
 
-    def candidates(self) -> list[int]:
-        ports = list(range(self.low, self.high - 1, 2))
-        start = (self._next - self.low) // 2
-        return [p for p in ports[start:] + ports[:start] if p not in self._in_use]
+    def candidates(self) -> Iterator[int]:
+        """Free even ports, from the one after the last taken, round the range once
+        (lazily: a busy server tries the first one or two of thousands)."""
+        for port in range(self._next, self.high - 1, 2):
+            if port not in self._in_use:
+                yield port
+        for port in range(self.low, self._next, 2):
+            if port not in self._in_use:
+                yield port
 
     def taken(self, port: int) -> None:
         self._in_use.add(port)

@@ -239,6 +239,18 @@ def sipp(workdir: Path, scenario: str, name: str, sip_port: int, extra: list[str
     return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def run_delay(pid: int) -> float:
+    """Seconds the process's threads have waited on a run queue (/proc/PID/schedstat,
+    second field, summed over threads): CPU time other processes took from it."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def slope_mib_per_hour(points: list[tuple[float, int]]) -> float:
     if len(points) < 3:
         return float("nan")
@@ -333,7 +345,8 @@ async def run(args: Any) -> int:
                     media = (await c.get("/api/media")).json()
                     series.append({
                         "t": round(now - started, 1), "rss": rss_bytes(jono.pid),
-                        "cpu": cpu_seconds(jono.pid) - cpu0, "callers": len(callers.active),
+                        "cpu": cpu_seconds(jono.pid) - cpu0, "waited": run_delay(jono.pid),
+                        "callers": len(callers.active),
                         "waiting": sum(q["waiting"] for q in queues), "legs": media["legs"],
                     })  # fmt: skip
                     if len(series) % 3 == 0:
@@ -387,6 +400,10 @@ def report(args: Any, workdir: Path, db: Path, log_path: Path, callers: Callers,
         "callers_in_system_avg": sum(s["callers"] for s in series) / max(len(series), 1),
         "waiting_avg": sum(s["waiting"] for s in series) / max(len(series), 1),
         "jono_cpu_pct": cpu_pct,
+        "jono_waited_for_cpu_s": {
+            "total": round(series[-1]["waited"] - series[0]["waited"], 2) if series else 0.0,
+            "worst_10s": round(max((b["waited"] - a["waited"] for a, b in zip(series, series[1:], strict=False)), default=0.0), 3),
+        },
         "rss_idle_mib": rss_idle / 2**20,
         "rss_after_warmup_mib": steady[0][1] / 2**20 if steady else None,
         "rss_end_mib": series[-1]["rss"] / 2**20 if series else None,
