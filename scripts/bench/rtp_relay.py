@@ -170,6 +170,15 @@ async def run_one(relay: str, calls: int, args: Any, tool: Path, workdir: Path) 
                 "-o", str(Path(args.py_spy) / f"{relay}-{calls}.folded"),
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
+        perf = None
+        if args.perf:
+            # Kernel, interpreter, event loop, libc: where the relay's CPU goes (cpu-clock
+            # is a software event: it works where hardware counters are not exposed).
+            perf = await asyncio.create_subprocess_exec(
+                "perf", "record", "-e", "cpu-clock", "-F", "999", "-p", str(pids[0]),
+                "-o", str(Path(args.perf) / f"{relay}-{calls}.data"), "--", "sleep",
+                str(int(args.seconds)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         cpu0 = [cpu_seconds(pid) for pid in pids]
         wall0 = time.perf_counter()
         tool_proc.stdin.write(legs_line.encode().rstrip(b"\n") + b"\n")
@@ -180,6 +189,8 @@ async def run_one(relay: str, calls: int, args: Any, tool: Path, workdir: Path) 
         await tool_proc.wait()
         if spy is not None:
             await spy.wait()
+        if perf is not None:
+            await perf.wait()
         counted: dict[str, Any] = {}
         if server is not None:
             assert server.stdin is not None and server.stdout is not None
@@ -263,6 +274,7 @@ def main() -> None:
     parser.add_argument("--transcode", action="store_true", help="phone B speaks PCMA")
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     parser.add_argument("--py-spy", metavar="DIR", help="profile the Python relays into DIR")
+    parser.add_argument("--perf", metavar="DIR", help="perf record (cpu-clock) each relay into DIR")
     parser.add_argument(
         "--nice", type=int, default=-10 if os.geteuid() == 0 else 0,
         help="nice value of the relay and the phones (default -10 as root: other people's "
