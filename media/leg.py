@@ -318,7 +318,7 @@ class MediaLeg:
         Sink: nothing consumes the leg's audio. Relay: the peer takes this leg's audio
         in the same codec and nothing else owns the peer's output (media/fastpath.py)."""
         endpoint = self.endpoint
-        if endpoint.closed:
+        if endpoint.closed or self.closed:
             return
         reader: SinkReader | RelayReader | None = None
         if (
@@ -530,6 +530,8 @@ class MediaLeg:
         self.unbridge()
         self._echo = False
         self.context.forget(self)
+        # The fast reader refers back to this leg (resync): drop it with the socket.
+        self._reader = None
         self.endpoint.close()
         # Callbacks refer back to their owners (a caller session, a call):
         # drop them so a closed call is freed by reference counting.

@@ -10,6 +10,9 @@ and measures, per packet, how late it arrived against its stream's best 20 ms pa
     minimal       a minimal Python ticker (pack a header, next cached frame, sendto)
     rtpengine     rtpengine's own player ("play media" of a WAV file, repeated) -
                   the alternative to Jono's ticker when rtpengine is the media plane
+    jono-rtpengine  Jono's ticker through rtpengine (RtpengineEngine: the callers face
+                  rtpengine, which relays the music Jono's ticker sends it); the CPU
+                  is Jono's plus rtpengine's
 
 Reported: packets/s received, the engine's wake-up lateness (Python engines) and
 tick time, skipped ticks, lateness at the receiver (p50/p99/max), frames never
@@ -45,7 +48,7 @@ from rtp_relay import NICE, Rtpengine, build_tool, pin  # noqa: E402
 from media.rtpengine.ng import NgClient  # noqa: E402
 
 HOST = "127.0.0.1"
-ENGINES = ("jono", "jono-1phase", "minimal", "rtpengine")
+ENGINES = ("jono", "jono-1phase", "minimal", "rtpengine", "jono-rtpengine")
 
 
 def write_music(path: Path) -> None:
@@ -82,25 +85,31 @@ async def run_one(engine: str, streams: int, args: Any, tool: Path, workdir: Pat
     sink_port = int((await sink.stdout.readline()).split()[1])
     daemon = ng = server = None
     stats: dict[str, Any] = {}
+    pids: list[int] = []
     try:
-        if engine == "rtpengine":
+        if engine in ("rtpengine", "jono-rtpengine"):
             daemon = Rtpengine(engine_core, workdir)
             ng = await daemon.client()
+            pids.append(daemon.proc.pid)
+        if engine == "rtpengine":
+            assert ng is not None
             music = workdir / "music.wav"
             write_music(music)
             await rtpengine_players(ng, streams, sink_port, music)
-            pid = daemon.proc.pid
         else:
+            extra = [str(daemon.ng_port)] if daemon is not None else []
             server = await asyncio.create_subprocess_exec(
                 *pin(engine_core), sys.executable, str(HERE / "playback_server.py"), engine,
-                str(streams), str(sink_port), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                str(streams), str(sink_port), *extra,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             )  # fmt: skip
             assert server.stdout is not None
             await server.stdout.readline()  # READY
-            pid = server.pid
-        cpu0, wall0 = cpu_seconds(pid), time.perf_counter()
+            pids.append(server.pid)
+        cpu0, wall0 = [cpu_seconds(pid) for pid in pids], time.perf_counter()
         result_line = (await sink.stdout.readline()).decode()
-        cpu, wall = cpu_seconds(pid) - cpu0, time.perf_counter() - wall0
+        split = [cpu_seconds(pid) - c for pid, c in zip(pids, cpu0, strict=True)]
+        cpu, wall = sum(split), time.perf_counter() - wall0
         await sink.wait()
         if server is not None:
             assert server.stdin is not None and server.stdout is not None
@@ -130,6 +139,7 @@ async def run_one(engine: str, streams: int, args: Any, tool: Path, workdir: Pat
         "skipped": stats.get("skipped", "-"),
         "cpu_us": cpu / max(received, 1) * 1e6,
         "cpu_pct": 100 * cpu / wall,
+        "cpu_split": split,
     }
 
 
@@ -153,7 +163,9 @@ async def main_async(args: Any) -> None:
                 f"{engine:>12} {streams:>7} {r['pps']:>7.0f} {r['gaps']:>5} {r['wake_p99']:>8.2f} "
                 f"{r['wake_max']:>8.2f} {r['tick_p99']:>8.2f} {r['skipped']!s:>4} "
                 f"{r['late_p50']:>11.2f} {r['late_p99']:>6.2f} {r['late_max']:>6.2f} "
-                f"{r['cpu_us']:>10.2f} {r['cpu_pct']:>5.0f}",
+                f"{r['cpu_us']:>10.2f} {r['cpu_pct']:>5.0f}"
+                + (f"  (rtpengine {r['cpu_split'][0]:.1f} s + Jono {r['cpu_split'][1]:.1f} s)"
+                   if len(r["cpu_split"]) > 1 else ""),
                 flush=True,
             )
     print(f"load average after: {os.getloadavg()[0]:.2f}")

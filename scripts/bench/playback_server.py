@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One playback engine under test, in its own process, for scripts/bench/playback.py.
 
-    playback_server.py KIND STREAMS SINK_PORT     (KIND: jono, jono-1phase, minimal)
+    playback_server.py KIND STREAMS SINK_PORT [NG_PORT]
+        KIND: jono, jono-1phase, minimal, jono-rtpengine
 
 Opens STREAMS legs whose RTP goes to 127.0.0.1:SINK_PORT, starts music on hold on all
 of them, prints "READY", plays until a line "STOP" arrives, then prints
@@ -12,6 +13,8 @@ skipped ticks and packets sent.
 - jono-1phase: the same ticker with one slot (every stream at the same wake-up).
 - minimal:     the smallest useful ticker: one task, every 20 ms (drift-corrected)
                pack a header, take the next cached frame, sendto() - per stream.
+- jono-rtpengine: Jono's RtpengineEngine on the rtpengine at 127.0.0.1:NG_PORT: the
+               callers face rtpengine; Jono's ticker sends the music through it.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from media.codecs import create_codec  # noqa: E402
 from media.engine import MediaEngine  # noqa: E402
+from media.leg import MediaLeg  # noqa: E402
+from media.rtpengine.engine import RtpengineEngine, RtpengineLeg  # noqa: E402
 from media.ticker import encode_frames  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -59,21 +64,26 @@ async def stdin_line() -> str:
     return await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
 
 
-async def run_jono(streams: int, sink: int, phases: int) -> dict[str, object]:
-    engine = MediaEngine(HOST, (20000, 60000), dead_after=3600, ticker_phases=phases)
+async def run_jono(
+    streams: int, sink: int, phases: int, ng_port: int | None = None
+) -> dict[str, object]:
+    local = MediaEngine(HOST, (20000, 40000), dead_after=3600, ticker_phases=phases)
+    engine: MediaEngine | RtpengineEngine = local
+    if ng_port is not None:
+        engine = await RtpengineEngine.connect(HOST, ng_port, local, check_interval=3600)
     engine.add_moh_class("bench", music())
     offer = (
         f"v=0\r\no=bench 1 1 IN IP4 {HOST}\r\ns=-\r\nc=IN IP4 {HOST}\r\nt=0 0\r\n"
         f"m=audio {sink} RTP/AVP 0\r\n"
     ).encode()
-    legs = []
+    legs: list[MediaLeg] = []
     for _ in range(streams):
         leg = await engine.open_leg()
-        leg.local_sdp_answer(offer)
-        legs.append(leg)
+        await leg.answer_offer(offer)
+        legs.append(leg.inner if isinstance(leg, RtpengineLeg) else leg)
     lateness: list[float] = []
     tick_times: list[float] = []
-    ticker = engine.ticker
+    ticker = local.ticker
     inner = ticker._tick_slot
 
     def timed_tick(slot: int) -> None:
@@ -158,6 +168,8 @@ async def main() -> None:
         result = await run_jono(streams, sink, phases=1)
     elif kind == "minimal":
         result = await run_minimal(streams, sink)
+    elif kind == "jono-rtpengine":
+        result = await run_jono(streams, sink, phases=4, ng_port=int(sys.argv[4]))
     else:
         raise SystemExit(f"unknown playback engine {kind!r}")
     print("STATS " + json.dumps(result), flush=True)

@@ -381,3 +381,30 @@ def test_rtp_header_layout_the_readers_rely_on():
     assert data[0] == fastpath.PLAIN_V2
     assert fastpath.SEQ_TS_SSRC.unpack_from(data, 2) == (0x1234, 0x89ABCDEF, 0x01020304)
     assert struct.calcsize("!BBHII") == fastpath.HEADER_SIZE
+
+
+async def test_closed_legs_are_freed_by_reference_counting_fast_paths_and_all(engine, phones):
+    """A closed call must not wait for a full collection (acd/gc_pacing.py paces them
+    every 10 minutes): no reference cycle may outlive close()."""
+    import gc
+    import weakref
+
+    alice, bob, a, b = await _bridged(engine, phones)
+    a.on_dtmf = lambda digit: None
+    b.on_dead = lambda leg: None
+    await _paced(alice, a.local_port, tone(440, 3))
+    await _paced(bob, b.local_port, tone(440, 3))
+    await bob.wait_for(3)
+    assert (a.receive_path, b.receive_path) == ("relay", "relay")
+    b.play([b"\x01" * 160] * 2)
+    refs = [weakref.ref(a), weakref.ref(b), weakref.ref(a.endpoint), weakref.ref(b.endpoint)]
+    gc.collect()
+    gc.disable()
+    try:
+        a.close()
+        b.close()
+        del a, b
+        await asyncio.sleep(0.05)  # the ticker drops the stopped playback
+        assert [ref() for ref in refs] == [None] * len(refs)
+    finally:
+        gc.enable()

@@ -215,3 +215,27 @@ async def test_a_direct_bridge_whose_phone_went_silent_is_reported_dead(rtpengin
 def test_rtpengine_log_shows_no_errors(rtpengine: RtpengineDaemon) -> None:
     errors = [line for line in rtpengine.log_text().splitlines() if "ERR" in line]
     assert errors == []
+
+
+async def test_closed_rtpengine_legs_are_freed_by_reference_counting(engine, phones):
+    import gc
+    import weakref
+
+    alice, bob = await phones(), await phones()
+    a, b = await _incoming(engine, alice), await _incoming(engine, bob)
+    a.on_dead = b.on_dead = lambda leg: None
+    a.on_dtmf = lambda digit: None
+    engine.bridge(a, b)
+    await engine.settle()
+    assert a.direct
+    refs = [weakref.ref(x) for x in (a, b, a.inner, b.inner)]
+    gc.collect()
+    gc.disable()
+    try:
+        await a.aclose()
+        await b.aclose()
+        del a, b
+        await asyncio.sleep(0.05)
+        assert [ref() for ref in refs] == [None] * len(refs)
+    finally:
+        gc.enable()
