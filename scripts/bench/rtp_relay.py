@@ -80,7 +80,7 @@ class Rtpengine:
         self.proc = subprocess.Popen(
             [*pin(core), binary, "--foreground", "--log-stderr", "--table=-1",
              f"--interface={HOST}", f"--listen-ng={HOST}:{self.ng_port}",
-             "--port-min=50000", "--port-max=59999", "--log-level=4", "--delete-delay=0",
+             "--port-min=30000", "--port-max=65000", "--log-level=4", "--delete-delay=0",
              "--timeout=3600"],
             stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
