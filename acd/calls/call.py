@@ -42,6 +42,7 @@ from acd.calls.party import Party
 from acd.calls.ports import IncomingLeg, RecordSink
 from acd.calls.registry import CallRegistry
 from acd.calls.status import outcome_of
+from acd.logs import info_enabled
 from media.dtmf import parse_dtmf_relay
 from media.engine import MediaEngine
 from media.leg import MediaLeg
@@ -259,10 +260,12 @@ class Call:
             self.answered_at = datetime.now(UTC)
         self.connected_at = self.connected_at or datetime.now(UTC)
         self._move("connect")
-        log.info(
-            "call connected", call_id=self.id, party=party.role, user=party.user,
-            device=party.device, media="anchored" if party.media is not None else "passthrough",
-        )
+        if info_enabled():
+            log.info(
+                "call connected", call_id=self.id, party=party.role, user=party.user,
+                device=party.device,
+                media="anchored" if party.media is not None else "passthrough",
+            )
 
     def bridge_media(self, party: Party) -> None:
         caller = self.caller
@@ -304,13 +307,14 @@ class Call:
                 party.media.close()
         if self.registry is not None:
             self.registry.remove(self)
-        status, disposition = self.disposition_now()
-        log.info(
-            "call ended", call_id=self.id, by=by, reason=reason, status=status,
-            disposition=disposition, caller=self.caller_number, callee=self.callee,
-            note=self.note,
-            seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
-        )
+        if info_enabled():
+            status, disposition = self.disposition_now()
+            log.info(
+                "call ended", call_id=self.id, by=by, reason=reason, status=status,
+                disposition=disposition, caller=self.caller_number, callee=self.callee,
+                note=self.note,
+                seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
+            )
         for hook in self.on_end:
             try:
                 hook(self)

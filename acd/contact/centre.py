@@ -41,6 +41,7 @@ from acd.domain import (
     AcdError,
     AgentStateChanged,
     Bridge,
+    CallKind,
     CancelRing,
     Decision,
     LoggedOut,
@@ -54,6 +55,7 @@ from acd.telephony.directory import DeviceDirectory
 log = structlog.stdlib.get_logger("jono.acd")
 
 REGISTRATION_SYNC_S = 1.0
+_CALL_KINDS: dict[str, CallKind] = {kind: kind for kind in CALL_KINDS}
 LOGGED_DATA = ("position", "wait", "reason", "destination", "offer_id", "device_id")
 
 
@@ -137,7 +139,8 @@ class ContactCentre:
         except AcdError as err:
             log.info("acd refused", error=str(err))
             return False
-        self.apply(decisions)
+        if decisions:  # every change of deadlines comes with a decision
+            self.apply(decisions)
         return True
 
     def join(self, call_id: str, queue_id: str, channel: Channel, priority: int = 0) -> bool:
@@ -167,8 +170,8 @@ class ContactCentre:
 
     # -- acd.calls.registry.UserActivity: calls the engine did not offer --------------
     def engaged(self, user: str, call_id: str, kind: str) -> None:
-        call_kind = next((k for k in CALL_KINDS if k == kind), None)
-        if self.is_agent(user) and call_kind is not None:
+        call_kind = _CALL_KINDS.get(kind)
+        if call_kind is not None and self.is_agent(user):
             item = WorkItem(id=call_id, kind=call_kind)
             self.run(lambda now: self.engine.agent_engaged(user, item, now))
 

@@ -24,6 +24,7 @@ from acd.config import Dialplan, Number
 from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
 from acd.flows.session import CallerInfo, FlowSession
+from acd.logs import info_enabled
 from acd.telephony.inbound import InboundInvite
 from acd.telephony.outbound import OutboundRules
 from media.engine import MediaEngine
@@ -203,8 +204,9 @@ class InboundCalls:
         dialled straight from here, no task unless the user does not answer."""
         call = self._call(invite, info, live=True)
         dial = runner.user_dial(call, info, None, user, passthrough=True)
-        log.info("call in", call_id=call.id, source=info.source, caller=info.number,
-                 callee=invite.dialled, kind="extension", route=f"user:{user}")
+        if info_enabled():
+            log.info("call in", call_id=call.id, source=info.source, caller=call.caller_number,
+                     callee=call.callee, kind="extension", route=f"user:{user}")
         direct = _Direct(self, call, info, user, runner)
         if not dial.targets:
             direct.resume(DialResult(Outcome.UNREACHABLE, 480))
