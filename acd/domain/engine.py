@@ -63,6 +63,7 @@ from acd.domain.ready_index import ReadyIndex, among_equals_of
 from acd.domain.records import AgentRecord, CallRecord
 from acd.domain.repository import AgentRepository
 from acd.domain.snapshots import EngineQueries
+from acd.domain.callbacks import CallbackMoves
 from acd.domain.waiting import WaitingList, wait_key
 from acd.domain.work import WorkItem
 
@@ -70,7 +71,7 @@ S = AgentState
 FAILURE_REASONS = frozenset({"rejected", "no_answer", "unreachable"})
 
 
-class AcdEngine(EngineQueries):
+class AcdEngine(CallbackMoves, EngineQueries):
     def __init__(
         self, *, repository: AgentRepository | None = None, rng: random.Random | None = None
     ) -> None:
@@ -249,7 +250,8 @@ class AcdEngine(EngineQueries):
         rec.unanswered_in_a_row = 0
         rec.unreachable_in_a_row = 0
         self._set_state(rec, next_state(rec.state, "answer"), "answered", now, out)
-        rec.call_kind = "inbound"
+        # D11: a callback is Jono calling the customer: outbound for the agent.
+        rec.call_kind = "outbound" if call.is_callback else "inbound"
         out.append(Bridge(call_id=call.id, agent_id=rec.id, offer_id=offer_id, device_id=device_id))
         self._event(
             out,
@@ -472,6 +474,10 @@ class AcdEngine(EngineQueries):
                 call = self._calls.get(timer.key)
                 if call is not None and call.waiting:
                     self._leave(call, "overflowed", "max_wait", at, out)
+            elif timer.kind == "callback_expiry":
+                call = self._calls.get(timer.key)
+                if call is not None and call.expiry_timer is timer:
+                    self._expire_callback(call, at, out)
             else:
                 call = self._calls.get(timer.key)
                 if call is not None and call.waiting:
