@@ -36,10 +36,13 @@ from acd.config import load as load_config
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
 from acd.contact.centre import ContactCentre
+from acd.contact.channels.callback import CallbackChannel
+from acd.contact.channels.callback_caller import CallbackDialog
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
 from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
+from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
 from acd.flows.inbound import InboundCalls
 from acd.flows.runner import FlowRunner
@@ -86,6 +89,9 @@ class StoreLike(Protocol):
 
     @property
     def bindings(self) -> BindingStore | None: ...
+
+    @property
+    def callbacks(self) -> CallbackRepository: ...
 
     def add_cdr(self, **fields: object) -> None: ...
 
@@ -135,6 +141,11 @@ class Jono:
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
         self.voice = VoiceChannel(self.centre, self.dialer)
+        self.callbacks = CallbackChannel(
+            self.centre, dialer=self.dialer, media=self.media, registry=self.registry,
+            records=self.store, repository=self.store.callbacks, clock=self.clock,
+            spawn=self.tasks.spawn,
+        )
         self.commands = AgentCommands(self.centre)
         self.features = FeatureCodes(
             self.commands, legs=self.legs, media=self.media, registry=self.registry,
@@ -173,6 +184,7 @@ class Jono:
             clock=self.clock,
         )
         runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.handle("callback", CallbackDialog(self.callbacks, runner))
         runner.check_complete(ACCEPTED_KINDS)
         access = Access(
             settings.realm, plan.users, plan.trunks,
@@ -187,6 +199,7 @@ class Jono:
         self.inbound.configure(plan, runner, prompts)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
+        self.callbacks.configure(plan, announcements, trunks)
         self.trunk_registrations.configure(plan.trunks)
         self.plan = plan
 
@@ -264,12 +277,14 @@ class Jono:
                         error=str(err))
         restored = self.location.restore(self.clock.now())
         self.location.pop_events()
+        callbacks = self.callbacks.restore()
         http = self.http.address if self.http is not None else None
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
             http=f"http://{http[0]}:{http[1]}" if http else None,
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
+            callbacks_waiting=callbacks,
         )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())

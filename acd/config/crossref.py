@@ -30,8 +30,6 @@ Locator = Callable[[KeyPath, str], Path | None]
 NOT_YET = {
     "voicemail": "voicemail is not available yet: forward to a user, a queue or a number, "
     "or play no_answer_message",
-    "callback": "callback is not available yet: send callers to a queue, a menu or an "
-    "announcement instead",
 }
 
 
@@ -119,8 +117,6 @@ def _destinations(plan: Dialplan, names: Names) -> Iterator[Finding]:
         elif dest.kind == "callback" and target in plan.queues:
             if plan.queues[target].callback is None:
                 yield Finding(path=path, message=f"queue '{target}' has no callback settings")
-            else:
-                yield Finding(path=path, message=NOT_YET["callback"])
         elif dest.kind == "voicemail" and target in plan.users:
             if not plan.users[target].voicemail:
                 message = f"user '{target}' has no voicemail (set voicemail: true)"
@@ -195,11 +191,21 @@ def _queues(plan: Dialplan, names: Names) -> Iterator[Finding]:
                 yield Finding(path=(*path, "members", member), message=message, at_key=True)
         if queue.exit_key is not None and queue.exit_destination is None:
             yield Finding(path=(*path, "exit_key"), message="exit_key needs exit_destination")
-        if queue.callback is not None:
-            yield Finding(path=(*path, "callback"), message=NOT_YET["callback"])
         if queue.schedule is not None and queue.schedule not in names("schedules"):
             message = unknown("schedule", queue.schedule, names("schedules"))
             yield Finding(path=(*path, "schedule"), message=message)
+        callback = queue.callback
+        if callback is None:
+            continue
+        exit_to = queue.exit_destination
+        if queue.exit_key == callback.key and str(exit_to) != f"callback:{name}":
+            message = (f"'{callback.key}' is also the exit key, which leads to {exit_to}: "
+                       "give the callback another key")
+            yield Finding(path=(*path, "callback", "key"), message=message)
+        timed = callback.offer_after_open_minutes or callback.stop_before_close_min
+        if timed and queue.schedule is None:
+            message = "offer_after_open_minutes and stop_before_close_min need the queue's schedule"
+            yield Finding(path=(*path, "callback"), message=message)
 
 
 def _outbound(plan: Dialplan, names: Names) -> Iterator[Finding]:
@@ -275,10 +281,14 @@ def prompt_fields(plan: Dialplan) -> Iterator[tuple[KeyPath, str]]:
         if isinstance(queue.whisper, str):
             yield ("queues", name, "whisper"), queue.whisper
         if queue.callback is not None:
-            for field in ("offer_announcement", "agent_announcement"):
-                value = getattr(queue.callback, field)
+            callback = queue.callback
+            for field, value in (("offer_announcement", callback.offer_announcement),
+                                 ("agent_announcement", callback.agent_announcement)):
                 if value is not None:
                     yield ("queues", name, "callback", field), value
+            for index, interval in enumerate(callback.intervals):
+                if interval.prompt is not None:
+                    yield ("queues", name, "callback", "intervals", index, "prompt"), interval.prompt
     for name, user in plan.users.items():
         if user.no_answer_message is not None:
             yield ("users", name, "no_answer_message"), user.no_answer_message

@@ -144,12 +144,24 @@ class ContactCentre:
         return True
 
     def join(self, call_id: str, queue_id: str, channel: Channel, priority: int = 0) -> bool:
-        """Work enters a queue; False when the engine refused it."""
-        self._work[call_id] = channel
-        ok = self.run(lambda now: self.engine.caller_joined(call_id, queue_id, now, priority))
+        """A caller enters a queue; False when the engine refused it."""
+        return self.join_work(
+            call_id, channel, lambda now: self.engine.caller_joined(call_id, queue_id, now, priority)
+        )
+
+    def join_work(
+        self, work_id: str, channel: Channel, step: Callable[[float], Iterable[Decision]]
+    ) -> bool:
+        """Work of ``channel`` enters the engine by ``step``; False when refused."""
+        self._work[work_id] = channel
+        ok = self.run(step)
         if not ok:
-            self._work.pop(call_id, None)
+            self._work.pop(work_id, None)
         return ok
+
+    def work_over(self, work_id: str) -> None:
+        """The channel closed this work itself (the engine was told)."""
+        self._work.pop(work_id, None)
 
     def leave(self, call_id: str) -> None:
         """The work is over (a caller hung up, or its call ended)."""

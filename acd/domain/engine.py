@@ -55,6 +55,7 @@ import random
 from collections.abc import Iterable, Mapping
 
 from acd.domain.agent_state import AgentState, next_state
+from acd.domain.callbacks import CallbackMoves
 from acd.domain.config import AgentConfig, QueueConfig
 from acd.domain.decisions import Bridge, CancelRing, Decision
 from acd.domain.errors import AcdError, UnknownAgent, UnknownQueue
@@ -63,7 +64,6 @@ from acd.domain.ready_index import ReadyIndex, among_equals_of
 from acd.domain.records import AgentRecord, CallRecord
 from acd.domain.repository import AgentRepository
 from acd.domain.snapshots import EngineQueries
-from acd.domain.callbacks import CallbackMoves
 from acd.domain.waiting import WaitingList, wait_key
 from acd.domain.work import WorkItem
 
@@ -190,6 +190,15 @@ class AcdEngine(CallbackMoves, EngineQueries):
         out: list[Decision] = []
         if call.waiting and call.cfg.exit_key is not None and digit == call.cfg.exit_key:
             self._leave(call, "exited_by_key", "exit_key", now, out, digit=digit)
+        return out
+
+    def caller_chose_callback(self, call_id: str, now: float) -> list[Decision]:
+        """B1: the caller leaves the line to be called back (the request that
+        keeps their place enters with ``callback_requested``)."""
+        call = self._call(call_id)
+        out: list[Decision] = []
+        if call.waiting:
+            self._leave(call, "exited_by_key", "callback", now, out)
         return out
 
     def call_ended(self, call_id: str, now: float) -> list[Decision]:

@@ -65,6 +65,8 @@ class FlowSession:
         self.dialer = dialer
         self.language = language
         self.number = number  # the dial plan number the call came in on (N1-N4)
+        # When the caller entered the queue they left for a callback (B1: their place).
+        self.queue_joined_at: float | None = None
         self.gone = asyncio.Event()
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         self._waiters: set[asyncio.Future[None]] = set()

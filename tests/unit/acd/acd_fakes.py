@@ -15,6 +15,7 @@ from typing import Any
 
 from acd.bootstrap import Jono, Parts, Settings, build
 from acd.config import load
+from acd.domain.callback_list import MemoryCallbacks
 from sip.leg_events import (
     Answered,
     Cancelled,
@@ -261,6 +262,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.cdrs: list[dict[str, Any]] = []
+        self.callbacks = MemoryCallbacks()
 
     def add_queue_event(self, **fields: Any) -> None:
         self.rows.append(fields)
