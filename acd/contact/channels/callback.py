@@ -274,8 +274,17 @@ class CallbackDial:
         )
 
     def _customer_dial(self, *, role: str) -> Dial:
+        """A user's extension rings their devices; any other number goes out."""
         trunks, plan = self.channel.trunks, self.channel.plan
-        assert trunks is not None and plan is not None
+        directory = self.channel.centre.directory
+        assert trunks is not None and plan is not None and directory is not None
+        user = directory.user_for(self.request.number)
+        if user is not None:
+            return Dial(
+                targets=tuple(directory.targets(user)), from_uri=f"sip:{self.ring.queue_id}@{HOST}",
+                from_display=f"{self.settings.metadata_text}", to_uri=f"sip:{self.request.number}@{HOST}",
+                ring_timeout=float(self.settings.ring_time), role=role, user=user,
+            )
         route = trunks.outbound(self.request.number, plan.outbound.trunk)
         if route is None:
             raise RuntimeError("no trunk to call the customer back through")

@@ -155,7 +155,11 @@ class CallbackDialog:
         return None
 
     def _checked(self, settings: CallbackSettings, number: str) -> str | None:
-        """The number in E.164 if the queue's class may call it (P2 rules)."""
+        """The number to call back: a user's extension, or a public number in
+        E.164 that the queue's class may call (P2 rules)."""
+        directory = self.channel.centre.directory
+        if number and directory is not None and directory.user_for(number) is not None:
+            return number
         if not re.fullmatch(r"\+?[0-9]{3,16}", number or ""):
             return None
         decision = self.rules.decide_for_class(settings.dial, number)

@@ -44,7 +44,7 @@ def test_check_of_the_example_prints_a_summary(capsys: pytest.CaptureFixture[str
     assert check_main([str(ROOT / "config" / "example.yaml")]) == 0
     out = capsys.readouterr().out
     assert out == (
-        "ok: 3 users, 2 queues, 3 numbers, 1 trunks, 1 menus, 1 schedules, 6 announcements\n"
+        "ok: 3 users, 2 queues, 3 numbers, 1 trunks, 1 menus, 1 schedules, 7 announcements\n"
     )
 
 
