@@ -81,7 +81,7 @@ async def test_a_waiting_caller_asks_for_a_callback_and_keeps_their_place(
     await until(lambda: engine.position_of(caller.call_id) == 1)
     caller.info_digit("9")  # the callback key
     await until(lambda: engine.position_of(caller.call_id) is None)
-    # alice's own "1001" is no number to call back through the trunk: she keys one in.
+    caller.info_digit("2")  # not her own number (her extension): she keys another in
     for digit in "0401234567#":
         caller.info_digit(digit)
     await until(lambda: caller.what()[-1] == "bye", timeout=15)
@@ -101,3 +101,20 @@ async def test_open_requests_come_back_after_a_restart(server: FakeServer) -> No
     assert jono.callbacks.restore() == 2
     snap = jono.centre.engine.queue_snapshot("sales", jono.clock.now())
     assert [w.call_id for w in snap.waiting] == [early.id, late.id]
+
+
+async def test_a_caller_confirms_their_own_number(server: FakeServer) -> None:
+    jono = server.jono
+    jono.inbound.number(InboundInvite(
+        "number", invite("9000", caller="alice"), object(), PHONE, Caller("user", "alice"), "9000",
+    ))
+    caller = server.legs.incoming_legs[-1]
+    await until(lambda: caller.answered)
+    await until(lambda: jono.centre.engine.position_of(caller.call_id) == 1)
+    caller.info_digit("9")
+    await until(lambda: jono.centre.engine.position_of(caller.call_id) is None)
+    caller.info_digit("1")  # yes, call me back at this one
+    await until(lambda: caller.what()[-1] == "bye", timeout=15)
+    [stored] = server.store.callbacks.requests.values()
+    assert stored.number == "1001"
+
