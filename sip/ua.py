@@ -389,12 +389,20 @@ class UserAgent:
         # with a 481 ... If the transaction for the original request still
         # exists, ... the UAS ... respond[s] to the CANCEL with a 200."
         invite_txn = self.layer.find_invite_server_for_cancel(request)
-        listener = self.cancel_listeners.get(id(invite_txn)) if invite_txn is not None else None
-        if invite_txn is None or listener is None:
+        if invite_txn is None:
             self.respond(txn, request, 481)
             return
-        # §9.2: "the To tag of the response to the CANCEL and the To tag in
-        # the response to the original request SHOULD be the same."
+        # "Regardless of the method of the original request, as long as the
+        # CANCEL matched an existing transaction, the UAS answers the CANCEL
+        # request itself with a 200 (OK) response" - and "the To tag of the
+        # response to the CANCEL and the To tag in the response to the
+        # original request SHOULD be the same."  A CANCEL after the final
+        # response has no other effect.
+        listener = self.cancel_listeners.get(id(invite_txn))
+        if listener is None:
+            answered = invite_txn.last_response
+            self.respond(txn, request, 200, to_tag=answered.to.tag if answered is not None else None)
+            return
         self.respond(txn, request, 200, to_tag=listener.local_tag)
         listener.on_cancel(request)
 

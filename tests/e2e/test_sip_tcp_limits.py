@@ -29,8 +29,9 @@ def connect(server: JonoServer, source: str) -> socket.socket:
 
 def closed_by_server(sock: socket.socket) -> bool:
     """True if the server has closed ``sock`` (EOF or reset); never blocks."""
-    readable, _, _ = select.select([sock], [], [], 0)
-    if not readable:
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    if not poller.poll(0):
         return False
     try:
         while True:

@@ -137,3 +137,24 @@ async def test_early_media_183_then_cancel_by_the_caller_reports_cancelled_once(
         assert not answerer.events[0].of(Ringing)
     finally:
         ua.close()
+
+
+async def test_cancel_after_the_200_gets_200_with_the_same_tag_and_changes_nothing(
+    peer: RawPeer,
+) -> None:
+    # §9.2: "as long as the CANCEL matched an existing transaction, the UAS
+    # answers the CANCEL request itself with a 200 (OK) response".
+    answerer = Answerer(on_call=lambda call: call.answer(OFFER))
+    ua = await start_ua(answerer)
+    try:
+        invite = peer.invite(ua.port)
+        await peer.send(invite, ua.port)
+        ok = await peer.expect(200)
+        await peer.send(peer.cancel_for(invite), ua.port)
+        cancel_ok = next(
+            m for m in await peer.collect(0.1) if isinstance(m, Response) and m.cseq.method == "CANCEL"
+        )
+        assert cancel_ok.status == 200 and cancel_ok.to.tag == ok.to.tag
+        assert not answerer.events[0].of(Cancelled) and not answerer.calls[0].ended
+    finally:
+        ua.close()
