@@ -10,7 +10,7 @@ half its lifetime); a refused or unanswered REGISTER is retried later.
 
 The refresh is a timer as data: ``ua.arm(self, "refresh", delay)`` and the
 user agent calls :meth:`OutboundRegistration.on_timer`.  Over TCP the
-connection is kept open while the binding lives (RFC 5626 §4.4.1).
+connection is kept open while the binding lives (RFC 5626).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Limits on SIP-over-TCP connections, sans-I/O (RFC 3261 §18.3, RFC 5626 §4.4.1).
+"""Limits on SIP-over-TCP connections, sans-I/O (RFC 3261 §18.3, RFC 5626).
 
 Theory of operation
 -------------------
@@ -18,7 +18,7 @@ returns.
 * *Idle*: a connection that has not delivered a complete SIP message for
   ``idle_timeout`` is closed, unless it carries a flow worth keeping:
   a live registration (:meth:`TcpGuard.keep`, until the binding expires;
-  RFC 5626 §4.4.1: the registrar sends requests for the contact over it)
+  RFC 5626: the registrar sends requests for the contact over it)
   or a dialog (:meth:`TcpGuard.hold` / :meth:`TcpGuard.release`, counted).
   RFC 5626 CRLF keep-alive pings do not count as messages: they keep NATs
   open for a flow, they do not make a connection without one worth keeping.

@@ -339,7 +339,7 @@ class TransportSet:
         except Exception:  # a send failure is a transport error, never a crash
             log.exception("send to %s failed", target)
 
-    # -- flows worth keeping (RFC 5626 §4.4.1); no-ops for UDP -------------------
+    # -- flows worth keeping (RFC 5626); no-ops for UDP -------------------
     def keep(self, target: Target, until: float) -> None:
         if target.transport == "tcp":
             self.tcp.keep(target, until)

@@ -19,7 +19,7 @@ registration refresh) are data too: their owners arm named deadlines in
 :attr:`UserAgent.timers` (:class:`~sip.timer_queue.TimerQueue`) and the one
 loop timer here fires whichever of the two is due first.
 
-TCP flows worth keeping (RFC 5626 §4.4.1): a 2xx to a REGISTER received
+TCP flows worth keeping (RFC 5626): a 2xx to a REGISTER received
 over TCP keeps its connection open until the binding expires, and a dialog
 holds its connection while it lasts (see :mod:`sip.tcp_guard`).
 """
@@ -165,7 +165,7 @@ class UserAgent:
         self._run(self.layer.send_response(server_txn, response, now))
 
     def _keep_registration_flow(self, txn: ServerTransaction, response: Response, now: float) -> None:
-        """RFC 5626 §4.4.1 / RFC 3261 §18: keep a TCP connection that carries a
+        """RFC 5626 / RFC 3261 §18: keep a TCP connection that carries a
         registration open while the binding it made lives."""
         target = txn.target
         if not isinstance(target, Target) or not target.reliable:
