@@ -178,11 +178,36 @@ def _zone(value: str) -> str:
     return value
 
 
-def _ip_network(value: str) -> str:
+IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_source(text: str) -> tuple[IpNet, int | None]:
+    """A trunk source: ``"203.0.113.0/24"``, ``"127.0.0.1:5070"``, ``"[::1]:5070"``
+    or ``"2001:db8::/32"`` -> (network, port or None for any port)."""
+    value = text.strip()
+    port: str | None = None
+    if value.startswith("["):
+        inner, sep, rest = value[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"'{text}' is not an IP address or CIDR, optionally with :PORT")
+        value, port = inner, (rest[1:] if rest else None)
+    elif value.count(":") == 1:
+        value, port = value.split(":")
     try:
-        ipaddress.ip_network(value, strict=False)
+        network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f"'{value}' is not an IP address or CIDR") from None
+        raise ValueError(
+            f"'{text}' is not an IP address or CIDR, optionally with :PORT"
+        ) from None
+    if port is None:
+        return network, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"'{text}': '{port}' is not a port (1-65535)")
+    return network, int(port)
+
+
+def _ip_network(value: str) -> str:
+    parse_source(value)
     return value
 
 
