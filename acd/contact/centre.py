@@ -139,8 +139,10 @@ class ContactCentre:
         except AcdError as err:
             log.info("acd refused", error=str(err))
             return False
-        if decisions:  # every change of deadlines comes with a decision
+        if decisions:
             self.apply(decisions)
+        elif not self._applying:
+            self._arm()  # a tick that fired a timer for nothing still moves the next one
         return True
 
     def join(self, call_id: str, queue_id: str, channel: Channel, priority: int = 0) -> bool:

@@ -8,10 +8,10 @@ import logging
 from dataclasses import dataclass, field
 
 import pytest
-from acd.telephony.access import Access, Caller
 
 from acd.config.trunks import Trunk
 from acd.config.users import User
+from acd.telephony.access import Access, Caller
 from sip.auth import AuthThrottle, ThrottleLimits, answer_challenge
 from sip.message import Request
 from sip.parser import parse_message
