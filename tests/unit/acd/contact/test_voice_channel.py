@@ -3,6 +3,8 @@ with fakes: offers ring agents through the dialer, the ACD sees every call."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from acd_fakes import FakeServer, invite, until
 
 from acd.domain import AgentState
