@@ -31,8 +31,9 @@ from acd.calls.dialer import Dialer
 from acd.calls.ports import LegFactory
 from acd.calls.registry import CallRegistry
 from acd.clock import Clock, PinnedSchedules, SystemClock
-from acd.config import ConfigError, Dialplan
+from acd.config import ConfigError, ConfigIssue, Dialplan
 from acd.config import load as load_config
+from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
 from acd.contact.centre import ContactCentre
@@ -61,7 +62,9 @@ from acd.web.http import HttpServer
 from acd.web.services import WebServices
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
+from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
+from sip.tcp_guard import TcpLimits
 from sip.ua import UserAgent
 
 log = structlog.stdlib.get_logger("jono.server")
@@ -130,7 +133,13 @@ class Jono:
         self.location = LocationService(store=self.store.bindings, record_events=True)
         self.registrar = Registrar(self.location)
         self.dispatch = InboundDispatch(self.registrar)
-        self.ua = UserAgent(self.dispatch, public_host=settings.public_host)
+        self.ua = UserAgent(
+            self.dispatch, public_host=settings.public_host,
+            tcp_limits=TcpLimits(**plan.server.tcp.model_dump()),
+        )
+        # Built once, not per plan: failures and nonce counts outlive a reload.
+        self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))
+        self.nonce_counts = NonceCounts()
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
         self.media = parts.media or MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
@@ -189,7 +198,9 @@ class Jono:
         access = Access(
             settings.realm, plan.users, plan.trunks,
             algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
+            throttle=self.auth_throttle, nonce_counts=self.nonce_counts,
         )
+        self.ua.transports.tcp.limits = TcpLimits(**plan.server.tcp.model_dump())
         for moh_class in prompts.moh_classes():
             self.media.add_moh_class(moh_class, prompts.moh(moh_class))
         self.dispatch.plan = InboundPlan(
@@ -203,21 +214,30 @@ class Jono:
         self.trunk_registrations.configure(plan.trunks)
         self.plan = plan
 
-    def reload(self) -> list[str]:
-        """Re-read the dial plan file; on errors keep the running plan and return them."""
+    def reload(self, *, force: bool = False) -> list[str]:
+        """Re-read the dial plan file; on errors keep the running plan and return them.
+
+        A plan that would remove more than ``server.reload_max_removed_share``
+        of the running users or numbers (a truncated or half-written file) is
+        refused unless ``force``."""
         if self.config_path is None:
             return ["no configuration file to reload"]
+        warnings: list[ConfigIssue] = []
         try:
-            plan = load_config(self.config_path)
+            plan = load_config(self.config_path, warnings=warnings)
+            removed = check_reload(self.plan, plan, force=force, source=self.config_path)
             self.apply(plan)
         except ConfigError as err:
             for line in str(err).splitlines():
                 log.error("reload rejected", error=line)
             return str(err).splitlines()
-        except RuntimeError as err:
+        except (ReloadRefused, RuntimeError) as err:
             log.error("reload rejected", error=str(err))
             return [str(err)]
-        log.info("reloaded", file=self.config_path, **plan_counts(self.plan))
+        for warning in warnings:
+            log.warning("dial plan warning", warning=str(warning))
+        log.info("reloaded", file=self.config_path, removed=[str(r) for r in removed],
+                 **plan_counts(self.plan))
         return []
 
     def media_status(self) -> dict[str, Any]:

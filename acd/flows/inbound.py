@@ -69,6 +69,12 @@ class InboundCalls:
         plan = self._plan()
         runner = self.runner
         assert runner is not None
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        if trunk is not None and not trunk.may_reach_extensions:
+            # Trunk reach: outside callers come in through the plan's numbers
+            # (menus, opening hours), not straight to an extension.
+            self._refuse(invite, 404, "Not In Service", "not_in_service")
+            return
         user = runner.directory.user_for(invite.dialled)
         if user is None:
             self._start(invite, Destination(kind="echo"), None, plan.server.language)
@@ -82,12 +88,13 @@ class InboundCalls:
     def number(self, invite: InboundInvite) -> None:
         """A dial plan number: its destination as a call flow (N1)."""
         plan = self._plan()
-        number = plan.find_number(invite.dialled)
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        number = plan.find_number(invite.dialled, trunk.normalise if trunk else None)
         if number is None and invite.caller.kind == "user":
             self._call_out(invite)
             return
-        # N1: an internal-only number is not reachable from a trunk.
-        if number is None or (number.internal_only and invite.caller.kind == "trunk"):
+        # N1: an internal-only number is not reachable from a trunk (trunk reach).
+        if number is None or (trunk is not None and not trunk.may_reach_number(number)):
             # S4: a number that is not (or no longer) in service gets a clear answer.
             self._refuse(invite, 404, "Not In Service", "not_in_service")
             return

@@ -219,7 +219,10 @@ def base_config(*, trunk: bool = True, static_uas: str | None = None) -> dict[st
         "users": users,
     }
     if trunk:
-        config["trunks"] = {"provider": {"inbound_sources": [LOOPBACK]}}
+        # The test tools play the provider and dial extensions straight.
+        config["trunks"] = {"provider": {
+            "inbound_sources": [LOOPBACK], "reach": "public_numbers_and_extensions",
+        }}
     return config
 
 
