@@ -65,6 +65,7 @@ from media.prompts import PromptLibrary
 from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
 from sip.tcp_guard import TcpLimits
+from sip.timers import TimerConfig
 from sip.ua import UserAgent
 
 log = structlog.stdlib.get_logger("jono.server")
@@ -133,9 +134,11 @@ class Jono:
         self.location = LocationService(store=self.store.bindings, record_events=True)
         self.registrar = Registrar(self.location)
         self.dispatch = InboundDispatch(self.registrar)
+        t1 = plan.server.sip_t1_ms / 1000
         self.ua = UserAgent(
             self.dispatch, public_host=settings.public_host,
             tcp_limits=TcpLimits(**plan.server.tcp.model_dump()),
+            timers=TimerConfig(t1=t1, t2=max(TimerConfig().t2, t1)),
         )
         # Built once, not per plan: failures and nonce counts outlive a reload.
         self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))

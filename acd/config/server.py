@@ -108,6 +108,11 @@ class Server(Model):
         "SHA-256, even after an MD5 one, and SIPp 3.6 answers only the first; "
         "[MD5, SHA-256] offers both, [SHA-256] refuses MD5",
     )
+    sip_t1_ms: int = Field(
+        default=500, ge=50, le=5000,
+        description="RFC 3261 T1, the round-trip estimate all SIP timers derive from; "
+        "smaller only on closed private networks (§17.1.1.1: NOT RECOMMENDED)",
+    )
     tcp: TcpSettings = TcpSettings()
     auth_throttle: AuthThrottleSettings = AuthThrottleSettings()
     reload_max_removed_share: float = Field(

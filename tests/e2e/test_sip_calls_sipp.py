@@ -6,6 +6,7 @@ Every test checks both ends: the caller's scenario and what the callee saw.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,26 @@ def test_200_is_retransmitted_until_the_ack_arrives(jono: StartJono, tmp_path: P
     invite_200s = [m for m in caller.received(status=200) if "INVITE" in (m.header("cseq") or "")]
     assert len(invite_200s) >= 2, _both(caller, callee)
     assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
+
+
+@pytest.mark.parametrize("media", ["anchor", "passthrough"])
+def test_a_caller_that_never_acks_is_given_up_and_the_callee_hung_up_at_once(
+    jono: StartJono, tmp_path: Path, media: str
+) -> None:
+    """Issue 10: after 64*T1 without the ACK the caller is BYE'd, and the callee
+    with it at once, the record saying why (T1 100 ms here: 6.4 s)."""
+    with sipp_uas("uas_answer", workdir=tmp_path / "uas") as uas:
+        config = base_config(trunk=True, static_uas=f"sip:2000@{uas.contact}")
+        config["server"] |= {"media": media, "sip_t1_ms": 100}
+        server = jono(config)
+        caller = run_sipp(
+            "uac_never_ack", server.address, workdir=tmp_path / "uac", service="2000",
+            timeout_s=20,
+        )
+        callee = uas.wait_calls(1, timeout_s=3)
+    assert caller.ok, _both(caller, callee)
+    assert len(callee.received(method="BYE")) == 1, _both(caller, callee)
+    server.stop()
+    with sqlite3.connect(server.db_path) as db:
+        [(ended_by, reason)] = db.execute("SELECT ended_by, end_reason FROM cdrs").fetchall()
+    assert (ended_by, reason) == ("caller", "no ACK")
