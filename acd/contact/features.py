@@ -99,6 +99,8 @@ class FeatureCodes:
         media = call.caller.media
         assert media is not None and self.prompts is not None
         call.answer()
+        if call.late_offer:
+            await asyncio.wait_for(asyncio.shield(call.media_negotiated()), CONFIRM_TIMEOUT_S)
         finished = call.wait_end()
         try:
             pcm = self.prompts.pcm(language, CONFIRMATION[action])

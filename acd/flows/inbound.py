@@ -57,6 +57,9 @@ class InboundCalls:
         self.runner: FlowRunner | None = None
         self.prompts: PromptLibrary | None = None
         self.outbound: OutboundRules | None = None
+        # Calls not yet answered by anyone, by (caller, dialled): a call that
+        # comes back with the same pair and fewer hops left is a loop.
+        self.setups: dict[tuple[str, str], tuple[int, Call]] = {}
 
     def configure(self, plan: Dialplan, runner: FlowRunner, prompts: PromptLibrary) -> None:
         """The plan new calls start on; calls in progress keep theirs (S3)."""
@@ -66,6 +69,8 @@ class InboundCalls:
     # -- handlers of acd.telephony.inbound ------------------------------------
     def extension(self, invite: InboundInvite) -> None:
         """A user's extension or name (P4), or the echo code."""
+        if self._looped(invite):
+            return
         plan = self._plan()
         runner = self.runner
         assert runner is not None
@@ -87,6 +92,8 @@ class InboundCalls:
 
     def number(self, invite: InboundInvite) -> None:
         """A dial plan number: its destination as a call flow (N1)."""
+        if self._looped(invite):
+            return
         plan = self._plan()
         trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
         number = plan.find_number(invite.dialled, trunk.normalise if trunk else None)
@@ -157,7 +164,7 @@ class InboundCalls:
         if callee is None:
             user = self.runner.directory.user_for(invite.dialled) if self.runner else None
             callee = user or (trunk.normalise.normalise(invite.dialled) if trunk else invite.dialled)
-        return Call(
+        call = Call(
             Party("caller", leg, user=info.user),
             incoming=leg,
             media=self.media,
@@ -169,6 +176,33 @@ class InboundCalls:
             callee=callee,
             external="inbound" if invite.caller.kind == "trunk" else None,
         )
+        if live:
+            self._remember_setup(invite, call)
+        return call
+
+    def _looped(self, invite: InboundInvite) -> bool:
+        """RFC 3261 §16.3 step 4: our own call, forwarded out, came back in."""
+        key = _setup_key(invite)
+        earlier = self.setups.get(key)
+        if earlier is None:
+            return False
+        hops, call = earlier
+        if call.ended or call.connected_at is not None or invite.request_hops() >= hops:
+            return False
+        log.warning("call loop: refused", call_id=invite.request.call_id, caller=key[0],
+                    dialled=key[1], first=call.id)
+        self._refuse(invite, 482, "Loop Detected", "failed")
+        return True
+
+    def _remember_setup(self, invite: InboundInvite, call: Call) -> None:
+        key = _setup_key(invite)
+        self.setups[key] = (invite.request_hops(), call)
+
+        def forget(ended: Call) -> None:
+            if self.setups.get(key, (0, None))[1] is ended:
+                del self.setups[key]
+
+        call.on_end.append(forget)
 
     def _refuse(self, invite: InboundInvite, status: int, reason: str, disposition: str) -> None:
         info = self.caller_info(invite)
@@ -262,4 +296,12 @@ class _Direct:
         )
         first = runner.unanswered(session, self.user, result.outcome, result.status)
         calls.spawn(runner.run(session, None, first=first))
+
+
+def _setup_key(invite: InboundInvite) -> tuple[str, str]:
+    try:
+        caller = invite.request.from_.sip_uri.user or ""
+    except SipError:
+        caller = ""
+    return caller, invite.dialled
 

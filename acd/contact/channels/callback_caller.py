@@ -107,8 +107,7 @@ class CallbackDialog:
             session.reject(404, "Not In Service")
             return None
         settings = queue.callback
-        await session.open_media()
-        session.answer()
+        await session.ready()
         number = await self._number(session, plan, settings)
         if number is None:
             await session.play(["goodbye"])

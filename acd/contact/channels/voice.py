@@ -32,7 +32,7 @@ from acd.contact.centre import ContactCentre
 from acd.contact.channels.callback_caller import offered
 from acd.domain import Bridge, CancelRing, Overflow, Ring
 from acd.flows.announcements import Announcements
-from acd.flows.runner import HOST, FlowHandler, Next, variable_headers
+from acd.flows.runner import HOST, FlowHandler, Next, hops_left, variable_headers
 from acd.flows.session import CallerGone, FlowSession
 from media.prompt_words import ewt_sequence, position_sequence
 
@@ -149,8 +149,7 @@ class QueuedCaller:
     # -- the waiting loop --------------------------------------------------
     async def run(self) -> Next:
         session = self.session
-        await session.open_media()
-        session.answer()
+        await session.ready()
         self.joined_at = self.channel.centre.now()
         self.channel.join(self)
         if not self.outcome.done():
@@ -352,6 +351,7 @@ class QueuedCaller:
             role="agent",
             user=agent_id,
             managed=True,
+            max_forwards=hops_left(session.call),
         )
 
     def bridge(self, offer: VoiceOffer) -> None:
