@@ -40,8 +40,9 @@ def _example() -> dict[str, Any]:
 
 def _readme_password(user: str) -> str:
     """The password the README gives for ``user`` (and the plan agrees)."""
-    found = re.search(rf"`{user}` \((?:extension )?\d+,\s+(?:password\s+)?`([^`]+)`\)",
-                      README.read_text())
+    found = re.search(
+        rf"`{user}` \((?:extension )?\d+,\s+(?:password\s+)?`([^`]+)`\)", README.read_text()
+    )
     assert found is not None, f"README: no password for {user}"
     password = found.group(1)
     assert password == _example()["users"][user]["password"], f"README and plan differ on {user}"
@@ -83,8 +84,11 @@ def test_the_readme_walkthrough_on_the_example_plan(jono: StartJono, tmp_path: P
     with (
         _phone(server, tmp_path, "bob") as bob,
         _phone(server, tmp_path, "carol") as carol,
-        Baresip(tmp_path / "alice", account=account,
-                source_wav=write_tone(tmp_path / "alice.wav", 440, 10)) as alice,
+        Baresip(
+            tmp_path / "alice",
+            account=account,
+            source_wav=write_tone(tmp_path / "alice.wav", 440, 10),
+        ) as alice,
     ):
         alice.wait_registered(timeout=5)
 
