@@ -29,14 +29,15 @@ def test_example_plan_loads_with_the_documented_contact_centre() -> None:
         "bob": "1002",
         "carol": "1003",
     }
-    assert plan.trunks["provider"].accepts("127.0.0.1")
+    provider = plan.trunks["provider"]
+    assert provider.accepts("127.0.0.1", 5070) and not provider.accepts("127.0.0.1", 40000)
     assert plan.numbers["+35891234567"].destination == Destination(kind="schedule", target="office")
     assert str(plan.schedules["office"].open) == "menu:main"
     assert str(plan.schedules["office"].closed) == "announcement:closed"
     options = {k: str(v) for k, v in plan.menus["main"].options.items()}
     assert options == {"1": "queue:sales", "2": "queue:support", "0": "user:alice"}
     assert plan.numbers["9000"].internal_only
-    assert plan.numbers["600"].destination.kind == "echo"
+    assert plan.feature_codes.echo == "600"
     assert set(plan.queues) == {"sales", "support"}
     assert set(plan.queues["sales"].members) == {"alice", "bob"}
 
