@@ -26,6 +26,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Revisions a store without ``alembic_version`` can be at, newest first:
 # (revision, a column that only stores at that revision or later have).
 _UNVERSIONED = (("0002", ("cdrs", "media")), ("0001", ("cdrs", "call_id")))  # before Alembic
+# Tables of revision 0001 that no later revision changed (tables added later
+# are created by their own revisions).
+_UNCHANGED_SINCE_0001 = frozenset({"bindings", "queue_events"})
 
 
 def make_engine(url: str, *, migrate: bool = True) -> Engine:
@@ -63,7 +66,9 @@ def _create_missing_unchanged_tables(connection: Connection) -> None:
     """Before Alembic, tables were created one by one as Jono first used
     them; the ones no revision has changed since 0001 are created as they are."""
     have = set(inspect(connection).get_table_names())
-    missing = [t for t in Base.metadata.sorted_tables if t.name not in have | {"cdrs"}]
+    missing = [
+        t for t in Base.metadata.sorted_tables if t.name in _UNCHANGED_SINCE_0001 - have
+    ]
     Base.metadata.create_all(connection, tables=missing)
 
 
