@@ -1,4 +1,4 @@
-"""The ``jono`` command line: ``serve``, ``check``, ``reload`` and ``report``."""
+"""The ``jono`` command line: ``serve``, ``check``, ``reload``, ``report`` and ``passwd``."""
 
 from __future__ import annotations
 
@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("config")
     reload = sub.add_parser("reload", help="make the running server re-read its dial plan")
     reload.add_argument("--pid-file", default="var/jono.pid")
+    passwd = sub.add_parser("passwd", help="set a user's web password (asked twice)")
+    passwd.add_argument("config", help="dial plan YAML file (its users and server.db)")
+    passwd.add_argument("user")
+    passwd.add_argument("--db", help="store URL (default: the plan's server.db)")
+    passwd.add_argument("--stdin", action="store_true",
+                        help="read the password from the first line of standard input")
     sub.add_parser("report", add_help=False,
                    help="per-queue service level, answered/abandoned, average wait")
     return parser
@@ -61,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return check_main([args.config])
     if args.command == "reload":
         return _reload(args.pid_file)
+    if args.command == "passwd":
+        return _passwd(args)
     return _serve(args)
 
 
@@ -79,6 +87,33 @@ def _reload(pid_file: str) -> int:
         return 1
     print(f"jono reload: asked process {pid} to reload")
     return 0
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    """Store a web password hash for a user of the plan (sessions end at their next request
+    only on this machine's store; a running Jono keeps its own sessions until they expire)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from acd.config import ConfigError, load
+    from acd.store import make_engine
+    from acd.store.accounts import SqlAccounts
+    from acd.web.auth import passwd_command
+
+    try:
+        plan = load(args.config)
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    engine = make_engine(args.db or plan.server.db)
+    try:
+        accounts = SqlAccounts(sessionmaker(engine, expire_on_commit=False))
+        if args.user in plan.users and not plan.users[args.user].roles:
+            print(f"jono passwd: note: {args.user} has no web roles (roles: []) and cannot "
+                  "sign in until the plan gives them some", file=sys.stderr)
+        return passwd_command(accounts, args.user, from_stdin=args.stdin,
+                              known_users=set(plan.users))
+    finally:
+        engine.dispose()
 
 
 def _serve(args: argparse.Namespace) -> int:

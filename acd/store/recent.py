@@ -63,18 +63,20 @@ def recent_calls(
             )
         )
         ids = {r.call_id for r in records} | {o.call_id for o in offers if o.call_id}
-        queues = dict(
-            session.execute(
+        queues: dict[str | None, str | None] = {
+            call_id: queue
+            for call_id, queue in session.execute(
                 select(QueueEventRow.call_id, QueueEventRow.queue_id).where(
                     QueueEventRow.call_id.in_(ids), QueueEventRow.kind == "entered"
                 )
             ).tuples()
-        )
-        callers = dict(
-            session.execute(
+        }
+        callers: dict[str, str] = {
+            call_id: caller
+            for call_id, caller in session.execute(
                 select(CallRecord.call_id, CallRecord.caller).where(CallRecord.call_id.in_(ids))
             ).tuples()
-        )
+        }
     out = [_from_record(r, user, queues.get(r.call_id)) for r in records]
     for call_id, at, queue in offers:
         when = aware(at)

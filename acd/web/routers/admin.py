@@ -1,4 +1,5 @@
-"""The admin's operations: reload the dial plan (S3), media figures."""
+"""The admin's operations: reload the dial plan (S3, admins only), media
+figures (supervisors and admins)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from acd.web.auth import allow, principal
+from acd.web.auth.policy import may_reload
 from acd.web.services import WebServices
 
 
 def routes(services: WebServices) -> list[Route]:
     async def reload(request: Request) -> Response:
+        allow(may_reload(principal(request)), "only an admin may reload the dial plan")
         errors = services.reload()
         if errors:
             return JSONResponse({"ok": False, "errors": errors}, status_code=400)
         return JSONResponse({"ok": True, "errors": []})
 
     async def media(request: Request) -> Response:
+        who = principal(request)
+        allow(who.is_admin or who.is_supervisor, "supervisors and admins only")
         return JSONResponse(services.media_status())
 
     return [

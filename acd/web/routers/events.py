@@ -1,39 +1,107 @@
-"""Server-sent events: agent states and queue events as they happen (S1)."""
+"""Server-sent events: everything the hub carries that the caller may see (S1).
+
+The stream opens with a ``snapshot`` event (what the caller may see, as of
+now), so a page that connects or reconnects (EventSource does that by
+itself) catches up without a second request; then every later event it
+may see, as it happens. ``?types=agent,queue`` keeps only those types (the
+pages want their views, not the engine's raw events). Events queued while
+the connection was writing go out together in one write; each event is
+encoded once for all connections.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from acd.web.access import visibility
+from acd.web.auth import principal
+from acd.web.auth.policy import session_principal
 from acd.web.services import WebServices
 
 SSE_KEEPALIVE_S = 15.0
+BATCH = 200  # events per write at most
+TYPES = frozenset({
+    "queue_event", "agent_state", "logged_out", "agent_settings", "callout", "agent", "queue",
+})
+
+
+class Encoded:
+    """Each event's SSE bytes, encoded once for every connection (keyed by identity)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._cache: OrderedDict[int, tuple[dict[str, Any], bytes]] = OrderedDict()
+        self.size = size
+
+    def __call__(self, event: dict[str, Any]) -> bytes:
+        key = id(event)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] is event:
+            return hit[1]
+        data = sse(event)
+        self._cache[key] = (event, data)  # holding the event keeps its id unique
+        if len(self._cache) > self.size:
+            self._cache.popitem(last=False)
+        return data
+
+
+def sse(event: dict[str, Any]) -> bytes:
+    return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
 def routes(services: WebServices) -> list[Route]:
     hub = services.centre.hub
+    encoded = Encoded()
 
     async def events(request: Request) -> Response:
+        who = principal(request)
+        asked = request.query_params.get("types")
+        wanted = TYPES if not asked else frozenset(asked.split(",")) & TYPES
+        plan = services.centre.plan
+        vis = visibility(plan, who)
         subscription = hub.subscribe()
+        first = sse(services.live.snapshot(vis))
 
         async def stream() -> AsyncIterator[bytes]:
+            nonlocal plan, vis
             try:
-                yield b": jono events\n\n"
+                yield b": jono events\n\n" + first
                 while True:
                     try:
                         event = await asyncio.wait_for(subscription.get(), SSE_KEEPALIVE_S)
                     except TimeoutError:
                         yield b": keepalive\n\n"
                         continue
-                    yield f"event: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+                    batch = [event]
+                    while len(batch) < BATCH and not subscription.empty():
+                        batch.append(subscription.get_nowait())
+                    if services.centre.plan is not plan:  # a reload: what they see may change
+                        plan = services.centre.plan
+                        roles = services.auth.roles(who.user)
+                        if roles is None:
+                            return  # no web roles any more: the stream ends
+                        vis = visibility(plan, session_principal(who.user, roles))
+                    data = b"".join(
+                        encoded(e) for e in batch if e["type"] in wanted and vis.sees(e)
+                    )
+                    if data:
+                        yield data
             finally:
                 hub.unsubscribe(subscription)
 
-        return StreamingResponse(stream(), media_type="text/event-stream")
+        return StreamingResponse(
+            stream(), media_type="text/event-stream",
+            headers={"x-accel-buffering": "no"},  # nginx: pass events on at once
+        )
 
     return [Route("/api/events", events)]
+
+
+__all__ = ["Encoded", "routes", "sse"]
