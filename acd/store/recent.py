@@ -69,13 +69,13 @@ def recent_calls(
                 select(QueueEventRow.call_id, QueueEventRow.queue_id).where(
                     QueueEventRow.call_id.in_(ids), QueueEventRow.kind == "entered"
                 )
-            ).tuples()
+            )
         }
         callers: dict[str, str] = {
             call_id: caller
             for call_id, caller in session.execute(
                 select(CallRecord.call_id, CallRecord.caller).where(CallRecord.call_id.in_(ids))
-            ).tuples()
+            )
         }
     out = [_from_record(r, user, queues.get(r.call_id)) for r in records]
     for call_id, at, queue in offers:
@@ -128,5 +128,5 @@ def queue_steps_since(sessions: sessionmaker[Session], since: datetime) -> list[
                 QueueEventRow.kind, QueueEventRow.queue_id, QueueEventRow.agent_id,
                 QueueEventRow.wait,
             ).where(QueueEventRow.at >= since, QueueEventRow.kind != "agent_state")
-        ).tuples()
+        )
         return [QueueStep(kind=k, queue=q, agent=a, wait=w) for k, q, a, w in rows]
