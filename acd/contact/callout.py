@@ -128,8 +128,11 @@ class Callouts:
     def current(self, agent: str) -> CallOut | None:
         return self._by_agent.get(agent)
 
-    def start(self, agent: str, dialled: str, caller_id: str | None = None) -> CallOut:
-        """Start a call-out (or, O3, queue it behind the queue call); raises CallOutError."""
+    def start(
+        self, agent: str, dialled: str, caller_id: str | None = None, *, label: str | None = None
+    ) -> CallOut:
+        """Start a call-out (or, O3, queue it behind the queue call); raises CallOutError.
+        ``label``: the name the desktop picked the number by (shown, never dialled)."""
         plan = self._plan()
         if agent not in plan.users:
             raise CallOutError(f"no user {agent!r}", 404)
@@ -137,6 +140,10 @@ class Callouts:
         if busy is not None and not busy.ended:
             raise CallOutError("a call-out is already in progress: cancel it first", 409)
         target = self.resolve(dialled)
+        if label and target.user is None:
+            # Shown on the agent's phone too (From display name): no quotes, no controls.
+            clean = re.sub(r'[\x00-\x1f\x7f"\\<>]', "", label).strip()[:60]
+            target = Target(number=target.number, label=clean or target.number)
         if target.user == agent:
             raise CallOutError("that is your own number", 400)
         shown = self._caller_id(agent, target, caller_id)

@@ -6,7 +6,7 @@ GET    /api/me                 user, name, roles, supervised queues, CSRF token,
 GET    /api/snapshot           what the caller may see now (the SSE stream's first event)
 GET    /api/contacts?q=TEXT    users and contacts matching every word (O1)
 GET    /api/desk/caller-ids    group numbers the user may present on calls out (N3)
-POST   /api/desk/callout       {"number": ..., "caller_id": ...}: ring me, then them (O2-O5)
+POST   /api/desk/callout       {"number", "caller_id", "label"}: ring me, then them (O2-O5)
 DELETE /api/desk/callout       cancel while connecting (or hang up the call-out)
 POST   /api/desk/hangup        end the call I am on
 GET    /api/desk/calls         my recent calls: inbound, outbound, missed
@@ -73,11 +73,13 @@ def routes(services: WebServices) -> list[Route]:
         body = await json_body(request)
         if isinstance(body, Response):
             return body
-        number, shown = body.get("number"), body.get("caller_id")
-        if not isinstance(number, str) or not (shown is None or isinstance(shown, str)):
-            return JSONResponse({"error": "number (and caller_id) must be text"}, status_code=400)
+        number, shown, label = body.get("number"), body.get("caller_id"), body.get("label")
+        if not isinstance(number, str) or not all(v is None or isinstance(v, str)
+                                                  for v in (shown, label)):
+            return JSONResponse({"error": "number, caller_id and label must be text"},
+                                status_code=400)
         try:
-            started = callouts.start(who.user, number, shown)
+            started = callouts.start(who.user, number, shown, label=label)
         except CallOutError as err:
             return JSONResponse({"error": str(err)}, status_code=err.status)
         return JSONResponse(started.view(), status_code=202)

@@ -48,6 +48,7 @@ function render() {
   renderCall();
   renderCallout();
   renderQueues();
+  tick(); // timers right away, not at the next second
 }
 
 function digits(list, values) {
@@ -60,6 +61,7 @@ function digits(list, values) {
 function renderOffer() {
   const offer = agent.offer;
   $("#offer").hidden = !offer;
+  $("#idle").hidden = Boolean(offer || agent.call);
   if (!offer) return;
   setText("#offer-number", offer.number || "unknown");
   setText("#offer-name", offer.name || "");
@@ -71,10 +73,14 @@ function renderCall() {
   const call = agent.call;
   $("#call").hidden = !call;
   if (!call) return;
-  const title = call.kind === "queue" ? "On a queue call" : `On a call (${call.kind}, ${call.direction})`;
+  const c = agent.callout;
+  const mine = c && c.status !== "ended" && c.status !== "initiated";
+  const title = call.kind === "queue" ? "On a queue call"
+    : call.kind === "internal" ? "On an internal call"
+      : call.direction === "outbound" ? "On a call out" : "On an incoming call";
   setText("#call-title", title);
   setText("#call-number", call.number || "unknown");
-  setText("#call-name", call.name || "");
+  setText("#call-name", mine && c.label !== c.number ? c.label : (call.name || ""));
   setText("#call-queue", call.queue || "—");
   digits($("#call-digits"), call.digits);
 }
@@ -133,7 +139,7 @@ async function loadRecent() {
   try {
     const { calls } = await api("GET", "/api/desk/calls");
     const rows = calls.map((c) => el("tr", { dataset: { direction: c.direction } },
-      el("td", {}, new Date(c.at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })),
+      el("td", {}, new Date(c.at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false })),
       el("td", { class: `dir ${c.direction}` }, DIRECTIONS[c.direction] || c.direction),
       el("td", {}, c.number),
       el("td", {}, c.queue || ""),
@@ -170,7 +176,8 @@ async function callOut(event) {
   if (!number) return;
   const callerId = $("#callout-callerid").value || null;
   try {
-    await api("POST", "/api/desk/callout", { number, caller_id: callerId });
+    const label = chosen ? chosen.name : undefined;
+    await api("POST", "/api/desk/callout", { number, caller_id: callerId, label });
     message("#callout-message", "");
   } catch (err) {
     message("#callout-message", err.message, true);

@@ -75,7 +75,8 @@ function agentCard(a) {
   el("span", { class: "name" }, a.name, a.presence === "busy" ? el("span", { class: "dnd" }, " · DND") : null),
   el("span", { class: "state" }, stateLabel(a)),
   el("span", { class: "since timer" }, since(a.since)),
-  el("span", { class: "call" }, callText(a), el("span", { class: "call-timer timer" })),
+  el("span", { class: "call" }, callText(a),
+    el("span", { class: "call-timer timer" }, a.call ? ` ${since(a.call.since)}` : "")),
   el("span", { class: "handled" }, `${a.handled_today} today`));
 }
 
@@ -162,6 +163,7 @@ function onEvent(event) {
     queues.set(event.queue, event);
     drawQueue(event);
   } else if (event.type === "agent") {
+    if (!event.member_of.length) return; // not an agent of any queue
     agents.set(event.agent, event);
     drawAgent(event);
     if (event.agent === panelAgent) drawPanel();
@@ -177,7 +179,8 @@ function onSnapshot(snapshot) {
   $("#queues").replaceChildren();
   $("#agents").replaceChildren();
   for (const q of snapshot.queues) { queues.set(q.queue, q); drawQueue(q); }
-  const sorted = [...snapshot.agents].sort((x, y) => x.name.localeCompare(y.name));
+  const sorted = snapshot.agents.filter((a) => a.member_of.length)
+    .sort((x, y) => x.name.localeCompare(y.name));
   for (const a of sorted) agents.set(a.agent, a);
   $("#agents").replaceChildren(...sorted.map((a) => { const card = agentCard(a); cards.set(a.agent, card); return card; }));
   drawCallRows();

@@ -182,3 +182,12 @@ async def test_refusals_say_why(server: FakeServer) -> None:
     with pytest.raises(CallOutError, match="already in progress") as err:
         callouts.start("bob", "0401234567")
     assert err.value.status == 409
+
+
+async def test_the_contacts_name_is_shown_but_never_reaches_a_header_raw(
+    server: FakeServer,
+) -> None:
+    callout = server.jono.callouts.start("bob", "0401234567", label='Acme "Oy"\r\nVia: x <sip:y>')
+    assert callout.target.label == "Acme OyVia: x sip:y"
+    agent = await server.legs.next_outgoing()
+    assert agent.from_display == "Call-out: Acme OyVia: x sip:y"
