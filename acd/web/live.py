@@ -23,6 +23,7 @@ call-out (O2) and today's count of calls handled.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Any
 
@@ -58,6 +59,9 @@ class LiveView:
         self._wrap_up: dict[str, float] = {}  # agent -> seconds of the wrap-up they are in
         self._members: dict[str, list[str]] = {}
         self._members_of_plan: int | None = None
+        # The latest published view of each agent and queue, with its JSON (encoded once).
+        self._cache: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        self._cache_plan: int | None = None
         centre.hub.add_listener(self._on_event)
 
     # -- views ---------------------------------------------------------------------
@@ -124,18 +128,52 @@ class LiveView:
 
     def snapshot(self, vis: Visibility) -> dict[str, Any]:
         """Everything ``vis`` may see, as of now: where a page starts or catches up."""
+        parsed: dict[str, Any] = json.loads(self.snapshot_json(vis))
+        return parsed
+
+    def snapshot_json(self, vis: Visibility) -> str:
+        """:meth:`snapshot` as JSON text, joined from each view's JSON as it was
+        last published (encoded once), built afresh only where it changed since."""
         plan = self.centre.plan
+        if self._cache_plan != id(plan):  # a reload: names and members may have changed
+            self._cache.clear()
+            self._cache_plan = id(plan)
         queues = sorted(plan.queues) if plan is not None else []
         agents = sorted(plan.users) if plan is not None else []
         desktop = plan.server.desktop if plan is not None else None
-        return {
-            "type": "snapshot",
-            "now": self.centre.now(),
-            "queues": [v for q in queues if vis.sees_queue(q) and (v := self.queue_view(q))],
-            "agents": [v for a in agents if vis.sees_agent(a) and (v := self.agent_view(a))],
+        queue_parts = [j for q in queues if vis.sees_queue(q) and (j := self._json("queue", q))]
+        agent_parts = [j for a in agents if vis.sees_agent(a) and (j := self._json("agent", a))]
+        head = {
+            "type": "snapshot", "now": self.centre.now(),
             "pause_reasons": list(desktop.pause_reasons) if desktop is not None else [],
             "service_level": desktop.service_level if desktop is not None else None,
         }
+        return (
+            json.dumps(head, separators=(",", ":"))[:-1]
+            + ',"queues":[' + ",".join(queue_parts) + '],"agents":[' + ",".join(agent_parts)
+            + "]}"
+        )
+
+    def json_of(self, event: dict[str, Any]) -> str | None:
+        """The JSON of a view this object published (identity), else None."""
+        key = (str(event.get("type")), str(event.get(event.get("type") or "", "")))
+        hit = self._cache.get(key)
+        return hit[1] if hit is not None and hit[0] is event else None
+
+    def _json(self, kind: str, key: str) -> str | None:
+        dirty = self._dirty_agents if kind == "agent" else self._dirty_queues
+        hit = self._cache.get((kind, key))
+        if hit is not None and key not in dirty:
+            return hit[1]
+        view = self.agent_view(key) if kind == "agent" else self.queue_view(key)
+        if view is None:
+            return None
+        return self._remember(kind, key, view)
+
+    def _remember(self, kind: str, key: str, view: dict[str, Any]) -> str:
+        text = json.dumps(view, separators=(",", ":"))
+        self._cache[(kind, key)] = (view, text)
+        return text
 
     # -- parts of an agent view ---------------------------------------------------------
     def _member_of(self, agent: str) -> list[str]:
@@ -240,14 +278,20 @@ class LiveView:
         queues, self._dirty_queues = self._dirty_queues, {}
         hub = self.centre.hub
         if hub.subscribers == 0:
+            for agent in agents:
+                self._cache.pop(("agent", agent), None)
+            for queue in queues:
+                self._cache.pop(("queue", queue), None)
             return
         for agent, at in agents.items():
             view = self.agent_view(agent, at)
             if view is not None:
+                self._remember("agent", agent, view)
                 hub.publish(view)
         for queue, at in queues.items():
             qview = self.queue_view(queue, at)
             if qview is not None:
+                self._remember("queue", queue, qview)
                 hub.publish(qview)
 
 

@@ -46,7 +46,8 @@ def routes(services: WebServices) -> list[Route]:
         })
 
     async def snapshot(request: Request) -> Response:
-        return JSONResponse(services.live.snapshot(visibility(centre.plan, principal(request))))
+        vis = visibility(centre.plan, principal(request))
+        return Response(services.live.snapshot_json(vis), media_type="application/json")
 
     async def contacts(request: Request) -> Response:
         principal(request)

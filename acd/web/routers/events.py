@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -34,18 +34,23 @@ TYPES = frozenset({
 
 
 class Encoded:
-    """Each event's SSE bytes, encoded once for every connection (keyed by identity)."""
+    """Each event's SSE bytes, encoded once for every connection (keyed by identity);
+    ``known``: JSON already made for an event (the live views')."""
 
-    def __init__(self, size: int = 4096) -> None:
+    def __init__(
+        self, size: int = 4096, known: Callable[[dict[str, Any]], str | None] | None = None
+    ) -> None:
         self._cache: OrderedDict[int, tuple[dict[str, Any], bytes]] = OrderedDict()
         self.size = size
+        self.known = known
 
     def __call__(self, event: dict[str, Any]) -> bytes:
         key = id(event)
         hit = self._cache.get(key)
         if hit is not None and hit[0] is event:
             return hit[1]
-        data = sse(event)
+        text = self.known(event) if self.known is not None else None
+        data = sse(event) if text is None else sse_text(str(event["type"]), text)
         self._cache[key] = (event, data)  # holding the event keeps its id unique
         if len(self._cache) > self.size:
             self._cache.popitem(last=False)
@@ -53,12 +58,16 @@ class Encoded:
 
 
 def sse(event: dict[str, Any]) -> bytes:
-    return f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
+    return sse_text(str(event["type"]), json.dumps(event, separators=(",", ":")))
+
+
+def sse_text(kind: str, text: str) -> bytes:
+    return f"event: {kind}\ndata: {text}\n\n".encode()
 
 
 def routes(services: WebServices) -> list[Route]:
     hub = services.centre.hub
-    encoded = Encoded()
+    encoded = Encoded(known=services.live.json_of)
 
     async def events(request: Request) -> Response:
         who = principal(request)
@@ -67,12 +76,12 @@ def routes(services: WebServices) -> list[Route]:
         plan = services.centre.plan
         vis = visibility(plan, who)
         subscription = hub.subscribe()
-        first = sse(services.live.snapshot(vis))
+        first = [sse_text("snapshot", services.live.snapshot_json(vis))]
 
         async def stream() -> AsyncIterator[bytes]:
             nonlocal plan, vis
             try:
-                yield b": jono events\n\n" + first
+                yield b": jono events\n\n" + first.pop()  # not kept once sent
                 while True:
                     try:
                         event = await asyncio.wait_for(subscription.get(), SSE_KEEPALIVE_S)
