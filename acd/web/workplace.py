@@ -13,6 +13,7 @@ restart, like the listen address.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,9 +91,10 @@ class Web:
         if not web_users or await self.accounts.users_with_password() & set(web_users):
             return None
         admins = [n for n in web_users if "admin" in plan.users[n].roles] or web_users
+        program = sys.argv[0] if Path(sys.argv[0]).name == "jono" else "jono"
         return (
             "nobody can sign in to the web yet: set a web password first, e.g. "
-            f"`jono passwd {config_path or 'PLAN'} {admins[0]}` (it works while Jono runs)"
+            f"`{program} passwd {config_path or 'PLAN'} {admins[0]}` (it works while Jono runs)"
         )
 
 

@@ -22,11 +22,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from acd.web.access import visibility
-from acd.web.auth import principal
+from acd.web.auth import auth_context, principal
 from acd.web.auth.policy import session_principal
 from acd.web.services import WebServices
 
-SSE_KEEPALIVE_S = 15.0
+SSE_KEEPALIVE_S = 15.0  # and how often a stream checks that its session still holds
 BATCH = 200  # events per write at most
 TYPES = frozenset({
     "queue_event", "agent_state", "logged_out", "agent_settings", "callout", "agent", "queue",
@@ -80,11 +80,19 @@ def routes(services: WebServices) -> list[Route]:
 
         async def stream() -> AsyncIterator[bytes]:
             nonlocal plan, vis
+            clock = asyncio.get_running_loop().time
+            check_at = clock() + SSE_KEEPALIVE_S
             try:
                 yield b": jono events\n\n" + first.pop()  # not kept once sent
                 while True:
+                    if clock() >= check_at:
+                        check_at = clock() + SSE_KEEPALIVE_S
+                        if not await still_signed_in(services, request):
+                            return  # signed out, password changed, token revoked
                     try:
-                        event = await asyncio.wait_for(subscription.get(), SSE_KEEPALIVE_S)
+                        event = await asyncio.wait_for(
+                            subscription.get(), max(0.0, check_at - clock())
+                        )
                     except TimeoutError:
                         yield b": keepalive\n\n"
                         continue
@@ -113,4 +121,23 @@ def routes(services: WebServices) -> list[Route]:
     return [Route("/api/events", events)]
 
 
-__all__ = ["Encoded", "routes", "sse"]
+async def still_signed_in(services: WebServices, request: Request) -> bool:
+    """Is the stream's session (or token) still good? An open page counts as use:
+    its session stays alive up to the session's absolute lifetime."""
+    ctx = auth_context(request)
+    auth = services.auth
+    now = auth.clock()
+    if ctx.session is not None:
+        session = await auth.sessions.get(ctx.session.id_hash)
+        if session is None or now - session.created_at > auth.settings.session_max_age:
+            return False
+        await auth.sessions.touch(session.id_hash, now)
+        return auth.roles(session.user) is not None
+    who = ctx.principal
+    if who is None or who.token_id is None:
+        return False
+    tokens = await auth.accounts.list_tokens(who.user)
+    return any(t.token_id == who.token_id and t.active for t in tokens)
+
+
+__all__ = ["Encoded", "routes", "sse", "still_signed_in"]

@@ -165,3 +165,14 @@ def test_visibility_of_events() -> None:
     assert sue.sees({"type": "agent", "agent": "bob"})
     assert not sue.sees({"type": "callout", "agent": "dan"})
     assert Visibility(None, None).sees({"type": "agent", "agent": "anyone"})
+
+
+async def test_a_stream_ends_when_its_session_is_signed_out(web: WebServer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("acd.web.routers.events.SSE_KEEPALIVE_S", 0.05)
+    bob = await web.signed_in("bob")
+    cookie = "; ".join(f"{k}={v}" for k, v in bob.cookies.items())
+    stream = EventStream(web.app, "/api/events", cookie)
+    assert b"event: snapshot" in await stream.next()
+    assert (await bob.post("/logout")).status_code == 303
+    await asyncio.wait_for(stream.task, 2)  # the response ends by itself
+    assert web.jono.centre.hub.subscribers == 0
