@@ -89,6 +89,9 @@ class LiveView:
             "queues": sorted(snap.queues),
             "member_of": self._member_of(agent),
             "registered": bool(snap.registered),
+            # A registered phone, or a fixed or mobile device (always tried): calls reach them.
+            "reachable": bool(snap.registered) or (conf is not None and any(
+                d.kind in ("static", "mobile") for d in conf.devices)),
             "call_kind": snap.call_kind,
             "offer": self._offer(snap),
             "call": self._call(snap),

@@ -39,6 +39,7 @@ function render() {
   $("#pause").disabled = s === "logged_out" || s === "paused";
   $("#logout").disabled = s === "logged_out";
   $("#wrapup").hidden = s !== "wrap_up";
+  $("#no-phone").hidden = agent.reachable || s === "logged_out";
   const busy = agent.presence === "busy";
   const presence = $("#presence");
   presence.textContent = busy ? "Busy (do not disturb)" : "Available";
