@@ -53,7 +53,7 @@ from acd.telephony.registrar import Registrar
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
 from acd.web.http import HttpServer
-from acd.web.workplace import build_web
+from acd.web.workplace import Web, build_web
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 from sip.registrar import BindingStore, LocationService
@@ -152,7 +152,7 @@ class Jono:
         # One nonce secret for the process: nonces issued before a reload stay valid.
         self._nonce_secret = secrets.token_bytes(32)
         self.http: HttpServer | None = None
-        self.web: Any = None  # acd.web.workplace.Web once HTTP runs
+        self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
         self._expiry_task: asyncio.Task[None] | None = None
         self.plan = plan
