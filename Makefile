@@ -22,7 +22,7 @@ $(VENDOR): package.json package-lock.json scripts/install_web_vendor
 vendor: $(VENDOR)
 
 run: $(STAMP) $(VENDOR)
-	$(BIN)/jono serve $(CONFIG)
+	$(BIN)/jono serve $(CONFIG) $(ARGS)
 
 tools:
 	@scripts/install_test_tools

@@ -37,12 +37,17 @@ from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
+from acd.contact.channels.callback import CallbackChannel
+from acd.contact.channels.callback_caller import CallbackDialog
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
+from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
+from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
 from acd.flows.inbound import InboundCalls
 from acd.flows.runner import FlowRunner
+from acd.metrics import QueueFigures, Sources, exposition, make_registry
 from acd.store import Store
 from acd.tasks import TaskGroup
 from acd.telephony.access import Access
@@ -85,9 +90,14 @@ class StoreLike(Protocol):
     @property
     def bindings(self) -> BindingStore | None: ...
 
+    @property
+    def callbacks(self) -> CallbackRepository: ...
+
     def add_cdr(self, **fields: object) -> None: ...
 
     def add_queue_event(self, **fields: object) -> None: ...
+
+    def stats(self) -> dict[str, float]: ...
 
     def close(self) -> None: ...
 
@@ -131,6 +141,11 @@ class Jono:
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
         self.voice = VoiceChannel(self.centre, self.dialer)
+        self.callbacks = CallbackChannel(
+            self.centre, dialer=self.dialer, media=self.media, registry=self.registry,
+            records=self.store, repository=self.store.callbacks, clock=self.clock,
+            spawn=self.tasks.spawn,
+        )
         self.commands = AgentCommands(self.centre)
         self.features = FeatureCodes(
             self.commands, legs=self.legs, media=self.media, registry=self.registry,
@@ -151,6 +166,8 @@ class Jono:
         self.trunk_registrations = TrunkRegistrations(self.ua)
         # One nonce secret for the process: nonces issued before a reload stay valid.
         self._nonce_secret = secrets.token_bytes(32)
+        self.metrics = make_registry(self._metric_sources())
+        self.control = ControlServer(self.reload)
         self.http: HttpServer | None = None
         self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
@@ -172,6 +189,7 @@ class Jono:
             clock=self.clock,
         )
         runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.handle("callback", CallbackDialog(self.callbacks, runner))
         runner.check_complete(ACCEPTED_KINDS)
         access = Access(
             settings.realm, plan.users, plan.trunks,
@@ -186,6 +204,7 @@ class Jono:
         self.inbound.configure(plan, runner, prompts)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
+        self.callbacks.configure(plan, announcements, trunks)
         self.trunk_registrations.configure(plan.trunks)
         self.plan = plan
 
@@ -209,6 +228,35 @@ class Jono:
     def media_status(self) -> dict[str, Any]:
         return {"legs": len(self.media.legs), "ticker": self.media.ticker.stats()}
 
+    def metrics_text(self) -> bytes:
+        return exposition(self.metrics)
+
+    def _metric_sources(self) -> Sources:
+        centre = self.centre
+        store = self.store
+
+        def queues() -> list[QueueFigures]:
+            if centre.plan is None:
+                return []
+            now = centre.now()
+            out = []
+            for name in sorted(centre.plan.queues):
+                snap = centre.engine.queue_snapshot(name, now)
+                agents = {state.value: len(ids) for state, ids in snap.agents.items()}
+                out.append(QueueFigures(name, len(snap.waiting), snap.longest_wait, agents))
+            return out
+
+        return Sources(
+            calls_started=lambda: dict(self.registry.started),
+            calls_active=self.registry.by_kind,
+            sip_responses=lambda: dict(self.ua.responses_sent),
+            registrations=lambda: sum(1 for _ in self.location.all_bindings()),
+            queues=queues,
+            media=self.media.ticker.stats,
+            media_legs=lambda: len(self.media.legs),
+            store=store.stats,
+        )
+
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
         # The contact centre and the HTTP API first: the first SIP request may need them.
@@ -229,13 +277,20 @@ class Jono:
                 self.http = None
                 raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): {why}")
         await self.ua.start(self.settings.host, self.settings.port)
+        try:
+            await self.control.start(self.settings.host, self.ua.port)
+        except OSError as err:
+            log.warning("no control socket: jono reload will not find this server",
+                        error=str(err))
         restored = self.location.restore(self.clock.now())
         self.location.pop_events()
+        callbacks = self.callbacks.restore()
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
             http=self.http.url if self.http is not None else None,
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
+            callbacks_waiting=callbacks,
         )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
@@ -248,6 +303,7 @@ class Jono:
             call.end("jono", "shutdown")
         await self.tasks.close()
         await self.centre.close()
+        await self.control.close()
         if self.http is not None:
             await self.http.close()
         self.trunk_registrations.stop()

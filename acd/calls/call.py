@@ -42,6 +42,7 @@ from acd.calls.party import Party
 from acd.calls.ports import IncomingLeg, RecordSink
 from acd.calls.registry import CallRegistry
 from acd.calls.status import outcome_of
+from acd.logs import info_enabled
 from media.dtmf import parse_dtmf_relay
 from media.engine import MediaEngine
 from media.leg import MediaLeg
@@ -89,6 +90,7 @@ class Call:
         source: str,
         caller_number: str,
         callee: str,
+        caller_name: str | None = None,
         call_id: str | None = None,
         external: str | None = None,
         engages: bool = True,
@@ -101,8 +103,10 @@ class Call:
         self.registry = registry
         self.records = records
         self.source = source  # "user:alice", "trunk:provider", "originate:alice"
+        # The record's caller and callee: a user's name or an E.164 number (S2).
         self.caller_number = caller_number
         self.callee = callee
+        self.caller_name = caller_name  # the caller's display name, apart
         # D11: "inbound" (from a trunk), "outbound" (to a number), else internal.
         self.external = external
         # Whether users on this call are busy for the ACD (not for feature codes).
@@ -115,6 +119,9 @@ class Call:
         self.disposition: str | None = None
         self.ended_by: str | None = None
         self.end_reason: str | None = None
+        self.connected_at: datetime | None = None  # a person answered (not Jono)
+        self.last_dial: str | None = None  # the outcome of the last unanswered dial
+        self.note: str | None = None  # what the plan did last: message, overflow, ...
         self.variables: dict[str, str] = {}
         self.caller_answer: bytes | None = None  # Jono's SDP answer to the caller
         self.on_digit: Callable[[str], None] | None = None
@@ -251,11 +258,14 @@ class Call:
                 sdp = self.caller_answer if caller.media is not None else party.answer_sdp
                 self.incoming.answer(sdp)
             self.answered_at = datetime.now(UTC)
+        self.connected_at = self.connected_at or datetime.now(UTC)
         self._move("connect")
-        log.info(
-            "call connected", call_id=self.id, party=party.role, user=party.user,
-            device=party.device, media="anchored" if party.media is not None else "passthrough",
-        )
+        if info_enabled():
+            log.info(
+                "call connected", call_id=self.id, party=party.role, user=party.user,
+                device=party.device,
+                media="anchored" if party.media is not None else "passthrough",
+            )
 
     def bridge_media(self, party: Party) -> None:
         caller = self.caller
@@ -297,12 +307,14 @@ class Call:
                 party.media.close()
         if self.registry is not None:
             self.registry.remove(self)
-        status, disposition = self.disposition_now()
-        log.info(
-            "call ended", call_id=self.id, by=by, reason=reason, status=status,
-            disposition=disposition, caller=self.caller_number, callee=self.callee,
-            seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
-        )
+        if info_enabled():
+            status, disposition = self.disposition_now()
+            log.info(
+                "call ended", call_id=self.id, by=by, reason=reason, status=status,
+                disposition=disposition, caller=self.caller_number, callee=self.callee,
+                note=self.note,
+                seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
+            )
         for hook in self.on_end:
             try:
                 hook(self)
@@ -329,6 +341,7 @@ class Call:
         return {
             "call_id": self.id,
             "caller": self.caller_number,
+            "caller_name": self.caller_name,
             "callee": self.callee,
             "source": self.source,
             "started_at": self.started_at,
@@ -352,13 +365,27 @@ class Call:
         return None
 
     def disposition_now(self) -> tuple[int, str]:
-        """The call record's status and disposition (S2)."""
-        if self.answered:
-            return 200, self.disposition or "answered"
-        if self.end_reason == "cancel":
-            return 487, self.disposition or "abandoned"
-        status = self.status or 480
-        return status, self.disposition or outcome_of(status).value
+        """The call record's final status and what really happened (S2):
+
+        ``answered`` a person answered (an agent, a user, a number out);
+        ``abandoned`` the caller left before anyone answered (in a menu, in
+        a queue, while it rang); ``busy``/``no_answer``/``rejected``/
+        ``unreachable`` the last dial failed so and the call ended; ``message``
+        the plan ended it after an announcement; ``overflowed`` a queue sent
+        the caller away with nowhere to go; ``echo``; or what refused it
+        (``not_in_service``, ``refused``, ``failed``)."""
+        status = 200 if self.answered else (487 if self.end_reason == "cancel" else self.status or 480)
+        if self.disposition is not None:
+            return status, self.disposition
+        if self.connected_at is not None:
+            return status, "answered"
+        if self.end_reason == "cancel" or (self.answered and self.ended_by == "caller"):
+            return status, "abandoned"
+        if self.note is not None:
+            return status, self.note
+        if self.last_dial is not None:
+            return status, self.last_dial
+        return status, outcome_of(status).value if not self.answered else "ended"
 
     # -- what the legs say -------------------------------------------------------
     def _other(self, party: Party) -> Party | None:

@@ -44,6 +44,7 @@ class CallRegistry(Generic[Call]):
     def __init__(self, observer: UserActivity | None = None) -> None:
         self.observer = observer
         self._calls: dict[str, Call] = {}
+        self.started: dict[str, int] = {}  # calls registered so far, by kind (metrics)
         self._by_user: dict[str, dict[str, Call]] = {}
 
     def __len__(self) -> int:
@@ -51,6 +52,13 @@ class CallRegistry(Generic[Call]):
 
     def __iter__(self) -> Iterator[Call]:
         return iter(list(self._calls.values()))
+
+    def by_kind(self) -> dict[str, int]:
+        """Calls in progress, by kind (inbound, outbound, internal)."""
+        counts: dict[str, int] = {}
+        for call in self._calls.values():
+            counts[call.kind] = counts.get(call.kind, 0) + 1
+        return counts
 
     def get(self, call_id: str) -> Call | None:
         return self._calls.get(call_id)
@@ -61,6 +69,7 @@ class CallRegistry(Generic[Call]):
 
     def add(self, call: Call) -> None:
         self._calls[call.id] = call
+        self.started[call.kind] = self.started.get(call.kind, 0) + 1
         for party in call.parties:
             self.joined(call, party)
 

@@ -11,6 +11,7 @@ from acd.config.announcements import Announcement
 from acd.config.base import Model
 from acd.config.menus import Menu
 from acd.config.numbers import Number
+from acd.config.outbound import Outbound
 from acd.config.queues import Queue
 from acd.config.schedules import Schedule
 from acd.config.server import FeatureCodes, Server
@@ -28,10 +29,16 @@ SECTIONS = (
     "announcements",
     "queues",
     "feature_codes",
+    "outbound",
 )
 
 
 class Dialplan(Model):
+    allow_empty: bool = Field(
+        default=False,
+        description="accept a plan with no users and no numbers (otherwise refused: an empty "
+        "or truncated file must not take a working PBX out of service)",
+    )
     server: Server = Server()
     users: dict[Name, User] = Field(default_factory=dict)
     trunks: dict[Name, Trunk] = Field(default_factory=dict)
@@ -41,6 +48,7 @@ class Dialplan(Model):
     announcements: dict[Name, Announcement] = Field(default_factory=dict)
     queues: dict[Name, Queue] = Field(default_factory=dict)
     feature_codes: FeatureCodes = FeatureCodes()
+    outbound: Outbound = Outbound()
 
     @model_validator(mode="before")
     @classmethod
@@ -71,10 +79,10 @@ class Dialplan(Model):
                 return name, user
         return None
 
-    def trunk_for_source(self, address: str) -> tuple[str, Trunk] | None:
-        """The trunk whose ``inbound_sources`` contain ``address``."""
+    def trunk_for_source(self, address: str, port: int | None = None) -> tuple[str, Trunk] | None:
+        """The trunk whose ``inbound_sources`` contain ``address`` (and ``port``)."""
         for name, trunk in self.trunks.items():
-            if trunk.accepts(address):
+            if trunk.accepts(address, port):
                 return name, trunk
         return None
 

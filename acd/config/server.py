@@ -96,6 +96,51 @@ class Desktop(Model):
     )
 
 
+class TcpSettings(Model):
+    """``server.tcp:`` - limits on SIP-over-TCP connections (issue 10).
+
+    The same names as ``sip.tcp_guard.TcpLimits``: the application builds
+    ``TcpLimits(**server.tcp.model_dump())``."""
+
+    idle_timeout: float = Field(
+        default=30.0, gt=0,
+        description="seconds a connection may go without a complete SIP message before it is "
+        "closed, unless it carries a live registration (kept until the binding expires) or a "
+        "call (kept while the call lasts)",
+    )
+    message_timeout: float = Field(
+        default=10.0, gt=0,
+        description="seconds a message may take to arrive once its first byte has (slowloris)",
+    )
+    max_per_source: int = Field(
+        default=100, ge=1,
+        description="open connections accepted from one IP address; raise it for many TCP "
+        "phones behind one NAT",
+    )
+
+
+class AuthThrottleSettings(Model):
+    """``server.auth_throttle:`` - slowing password guessing (issue 10).
+
+    The same names as ``sip.auth.ThrottleLimits``: the application builds
+    ``ThrottleLimits(**server.auth_throttle.model_dump())``."""
+
+    per_source: int = Field(
+        default=10, ge=1,
+        description="failed authentications from one address before it gets 403 for a while",
+    )
+    per_user: int = Field(
+        default=20, ge=1,
+        description="failed authentications for one username (from addresses that have not "
+        "logged in as that user) before it gets 403 for a while; unknown names count alike",
+    )
+    window: float = Field(
+        default=60.0, gt=0,
+        description="seconds in which the counts above drain: once refused, one more attempt "
+        "each window/count seconds",
+    )
+
+
 class Server(Model):
     """``server:`` - one per process."""
 
@@ -120,10 +165,20 @@ class Server(Model):
     timezone: TimeZoneName = "Europe/Helsinki"
     media: MediaMode = "anchor"
     digest_algorithms: tuple[Literal["SHA-256", "MD5"], ...] = Field(
-        default=("SHA-256", "MD5"),
+        default=("MD5",),
         min_length=1,
-        description="digest algorithms offered to phones, strongest first (RFC 8760); "
-        "[MD5] for clients that fail on a SHA-256 challenge (baresip 1.0, SIPp 3.6)",
+        description="digest challenges offered to phones, in this order (RFC 8760 lets the "
+        "server order them). SHA-256 answers are accepted whenever MD5 is offered. The default "
+        "offers MD5 alone: baresip 1.0 (libre) fails to register when any challenge offers "
+        "SHA-256, even after an MD5 one, and SIPp 3.6 answers only the first; "
+        "[MD5, SHA-256] offers both, [SHA-256] refuses MD5",
+    )
+    tcp: TcpSettings = TcpSettings()
+    auth_throttle: AuthThrottleSettings = AuthThrottleSettings()
+    reload_max_removed_share: float = Field(
+        default=0.5, ge=0, le=1,
+        description="a reload that would remove more than this share of the running plan's "
+        "users or numbers is refused unless forced (a truncated file must not empty the PBX)",
     )
 
     @property

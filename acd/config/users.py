@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd.config.base import Model
+from acd.config.outbound import DialClass
 from acd.config.types import Destination, Digits, MediaMode, Name
 
 DeviceKind = Literal["phone", "softphone", "browser", "mobile", "static"]
@@ -61,6 +62,13 @@ class User(Model):
     )
     no_answer_timeout: int = Field(default=20, ge=1)
     media: MediaMode | None = None
+    dial: DialClass | None = Field(
+        default=None, description="class of service for calls out (default: outbound.default_class)"
+    )
+    caller_id: str | None = Field(
+        default=None, description="number shown on calls out: the user's DID, or a number "
+        "with allow_member_presentation of a queue the user is in (N3)",
+    )
     roles: tuple[WebRole, ...] = Field(
         default=("agent",),
         description="web roles: agent, supervisor, admin; [] = no web sign-in",

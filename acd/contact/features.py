@@ -85,6 +85,7 @@ class FeatureCodes:
             registry=self.registry, records=self.records, source=f"user:{agent}",
             caller_number=agent, callee=invite.dialled, engages=False,
         )
+        call.note = "feature_code"
         if error is not None:
             log.info("feature code refused", agent=agent, action=action, error=error)
             call.reject(403, "No Queues To Log In To", disposition="rejected")

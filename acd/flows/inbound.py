@@ -9,6 +9,7 @@ driven by a :class:`~acd.flows.session.FlowSession` in its own task.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -23,7 +24,9 @@ from acd.config import Dialplan, Number
 from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
 from acd.flows.session import CallerInfo, FlowSession
+from acd.logs import info_enabled
 from acd.telephony.inbound import InboundInvite
+from acd.telephony.outbound import OutboundRules
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 from sip.errors import SipError
@@ -53,10 +56,12 @@ class InboundCalls:
         self.plan: Dialplan | None = None
         self.runner: FlowRunner | None = None
         self.prompts: PromptLibrary | None = None
+        self.outbound: OutboundRules | None = None
 
     def configure(self, plan: Dialplan, runner: FlowRunner, prompts: PromptLibrary) -> None:
         """The plan new calls start on; calls in progress keep theirs (S3)."""
         self.plan, self.runner, self.prompts = plan, runner, prompts
+        self.outbound = OutboundRules(plan, runner.trunks)
 
     # -- handlers of acd.telephony.inbound ------------------------------------
     def extension(self, invite: InboundInvite) -> None:
@@ -78,12 +83,42 @@ class InboundCalls:
         """A dial plan number: its destination as a call flow (N1)."""
         plan = self._plan()
         number = plan.find_number(invite.dialled)
+        if number is None and invite.caller.kind == "user":
+            self._call_out(invite)
+            return
         # N1: an internal-only number is not reachable from a trunk.
         if number is None or (number.internal_only and invite.caller.kind == "trunk"):
             # S4: a number that is not (or no longer) in service gets a clear answer.
             self._refuse(invite, 404, "Not In Service", "not_in_service")
             return
         self._start(invite, number.destination, number, number.language or plan.server.language)
+
+    def _call_out(self, invite: InboundInvite) -> None:
+        """A user dials a number out: the plan's rules decide (P2)."""
+        assert self.outbound is not None and self.runner is not None
+        user = invite.caller.name
+        decision = self.outbound.decide(user, invite.dialled)
+        if decision is None:
+            self._refuse(invite, 404, "Not Found", "not_in_service")
+            return
+        if not decision.allowed or decision.route is None:
+            log.info("call out refused", user=user, number=decision.number,
+                     reason=decision.reason)
+            self._refuse(invite, decision.status, decision.reason.title(), "refused")
+            return
+        info = replace(self.caller_info(invite), presented=decision.caller_id)
+        call = self._call(invite, info, live=True, callee=decision.number)
+        call.external = "outbound"
+        prompts, plan = self.prompts, self._plan()
+        assert prompts is not None
+        session = FlowSession(
+            call, caller=info, prompts=prompts, dialer=self.dialer,
+            language=plan.server.language,
+        )
+        log.info("call out", call_id=call.id, user=user, number=decision.number,
+                 why=decision.reason, trunk=decision.route.trunk)
+        runner = self.runner
+        self.spawn(runner.run(session, None, first=runner.call_out(session, decision.route)))
 
     # -- calls -----------------------------------------------------------------
     def caller_info(self, invite: InboundInvite) -> CallerInfo:
@@ -103,8 +138,18 @@ class InboundCalls:
             number = "anonymous"
         return CallerInfo(source, number, from_.display, invite.dialled)
 
-    def _call(self, invite: InboundInvite, info: CallerInfo, *, live: bool) -> Call:
+    def _call(
+        self, invite: InboundInvite, info: CallerInfo, *, live: bool, callee: str | None = None
+    ) -> Call:
+        """The caller's call. Its record names the caller and callee one way (S2):
+        a user by name, anyone else by E.164 number (the trunk's rules)."""
         leg = self.legs.incoming(invite.request, invite.txn, invite.source)
+        plan = self._plan()
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        caller = info.user or (trunk.normalise.normalise(info.number) if trunk else info.number)
+        if callee is None:
+            user = self.runner.directory.user_for(invite.dialled) if self.runner else None
+            callee = user or (trunk.normalise.normalise(invite.dialled) if trunk else invite.dialled)
         return Call(
             Party("caller", leg, user=info.user),
             incoming=leg,
@@ -112,8 +157,9 @@ class InboundCalls:
             registry=self.registry if live else None,
             records=self.records,
             source=info.source,
-            caller_number=info.number,
-            callee=invite.dialled,
+            caller_number=caller,
+            caller_name=info.display,
+            callee=callee,
             external="inbound" if invite.caller.kind == "trunk" else None,
         )
 
@@ -144,8 +190,9 @@ class InboundCalls:
         runner: FlowRunner, session: FlowSession, destination: Destination, kind: str
     ) -> None:
         # Every line this call's flow logs carries its id, caller and callee.
+        call = session.call
         structlog.contextvars.bind_contextvars(
-            call_id=session.call_id, caller=session.caller_number, callee=session.dialled,
+            call_id=call.id, caller=call.caller_number, callee=call.callee,
         )
         log.info("call in", source=session.caller.source, kind=kind)
         await runner.run(session, destination)
@@ -157,8 +204,9 @@ class InboundCalls:
         dialled straight from here, no task unless the user does not answer."""
         call = self._call(invite, info, live=True)
         dial = runner.user_dial(call, info, None, user, passthrough=True)
-        log.info("call in", call_id=call.id, source=info.source, caller=info.number,
-                 callee=invite.dialled, kind="extension", route=f"user:{user}")
+        if info_enabled():
+            log.info("call in", call_id=call.id, source=info.source, caller=call.caller_number,
+                     callee=call.callee, kind="extension", route=f"user:{user}")
         direct = _Direct(self, call, info, user, runner)
         if not dial.targets:
             direct.resume(DialResult(Outcome.UNREACHABLE, 480))

@@ -26,11 +26,12 @@ from acd.config.types import Destination
 from acd.flows.announcements import Announcements
 from acd.flows.session import CallerGone, CallerInfo, FlowSession
 from acd.telephony.directory import DeviceDirectory
-from acd.telephony.trunks import TrunkRoutes
+from acd.telephony.trunks import OutboundRoute, TrunkRoutes
 
 log = structlog.stdlib.get_logger("jono.flows")
 
 MAX_STEPS = 50
+OUTBOUND_RING_S = 60.0
 HOST = "jono"
 
 Next = Destination | None
@@ -115,6 +116,7 @@ class FlowRunner:
 
     async def _to_echo(self, session: FlowSession, target: str | None) -> Next:
         """The echo test: the caller hears themselves through the media engine."""
+        session.call.note = "echo"
         await session.open_media()
         session.answer()
         session.media.echo(True)
@@ -123,6 +125,7 @@ class FlowRunner:
 
     async def _to_announcement(self, session: FlowSession, target: str | None) -> Next:
         assert target is not None
+        session.call.note = "message"
         await self.play_ref(session, target)
         return self.announcements.then(target)
 
@@ -221,6 +224,7 @@ class FlowRunner:
         if forward is not None:
             return forward
         if user.no_answer_message:
+            session.call.note = "message"
             await self.play_ref(session, user.no_answer_message)
             return None
         if session.answered:
@@ -232,21 +236,25 @@ class FlowRunner:
         return None
 
     async def _to_number(self, session: FlowSession, target: str | None) -> Next:
-        """An external number through the first trunk with an outbound gateway (P2)."""
+        """An external number through the plan's outbound trunk (P2)."""
         assert target is not None
-        route = self.trunks.outbound(target)
+        route = self.trunks.outbound(target, self.plan.outbound.trunk)
         if route is None:
             log.warning("no trunk with an outbound gateway", number=target)
             session.reject(503)
             return None
+        return await self.call_out(session, route)
+
+    async def call_out(self, session: FlowSession, route: OutboundRoute) -> Next:
+        """Through the trunk, showing the caller ID the plan gives (N3)."""
         await session.open_media()
         session.call.external = session.call.external or "outbound"
         result = await session.connect(Dial(
             targets=(route.dial_target(),),
-            from_uri=route.from_uri(session.caller_number),
+            from_uri=route.from_uri(session.caller_number, presented=session.caller.presented),
             to_uri=route.uri,
             credentials=route.credentials,
-            ring_timeout=60,
+            ring_timeout=OUTBOUND_RING_S,
         ))
         log.info("outbound", trunk=route.trunk, uri=route.uri, status=result.status)
         if result.party is not None:

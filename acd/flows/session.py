@@ -45,6 +45,7 @@ class CallerInfo:
     display: str | None  # the caller's name, if known
     dialled: str
     user: str | None = None  # the dial plan user calling, if any
+    presented: str | None = None  # the number shown on calls out (N3), if the plan sets one
 
 
 class FlowSession:
@@ -64,6 +65,8 @@ class FlowSession:
         self.dialer = dialer
         self.language = language
         self.number = number  # the dial plan number the call came in on (N1-N4)
+        # When the caller entered the queue they left for a callback (B1: their place).
+        self.queue_joined_at: float | None = None
         self.gone = asyncio.Event()
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         self._waiters: set[asyncio.Future[None]] = set()
@@ -160,7 +163,7 @@ class FlowSession:
         key = "|".join([self.language, *names]) if names else None
         before = self.digits.qsize()
         self.media.play(pcm, done, interruptible=interruptible, cache_key=key)
-        await self._wait(finished)
+        await self.until(finished)
         if interruptible and self.digits.qsize() > before:
             return self._peek_digit()
         return None
@@ -178,7 +181,7 @@ class FlowSession:
             self.digits.put_nowait(d)
         return digit
 
-    async def _wait(self, awaitable: Awaitable[T]) -> T:
+    async def until(self, awaitable: Awaitable[T]) -> T:
         """``awaitable``'s result, or CallerGone as soon as the call ends.
 
         One future and two callbacks, no extra task: this is on every call's path.
@@ -220,7 +223,7 @@ class FlowSession:
         wait = timeout
         while len(got) < max_digits:
             try:
-                digit = await self._wait(asyncio.wait_for(self.digits.get(), wait))
+                digit = await self.until(asyncio.wait_for(self.digits.get(), wait))
             except TimeoutError:
                 break
             if terminator and digit == terminator:
@@ -263,12 +266,14 @@ class FlowSession:
         listener = _Connecting(self, ringback=ringback, on_ringing=on_ringing)
         attempt = self.dialer.dial(dial, listener)
         try:
-            result = await self._wait(attempt.done())
+            result = await self.until(attempt.done())
         except CallerGone:
             attempt.cancel()
             raise
-        if not result.party and listener.ringback_started and self.has_media:
-            self.media.stop_playback()
+        if not result.party:
+            self.call.last_dial = result.outcome.value
+            if listener.ringback_started and self.has_media:
+                self.media.stop_playback()
         return result
 
     async def wait_end(self) -> None:

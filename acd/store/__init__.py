@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.store.bindings import SqlBindingStore
+from acd.store.callbacks import SqlCallbacks
 from acd.store.db import make_engine
 from acd.store.tables import Base, BindingRow, CallRecord, QueueEventRow
 from acd.store.writer import BackgroundWriter
@@ -42,6 +43,7 @@ class Store:
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self.writer = BackgroundWriter(self.sessions)
         self.bindings = SqlBindingStore(self.writer, self.sessions)
+        self.callbacks = SqlCallbacks(self.sessions)
 
     def close(self) -> None:
         self.writer.close()
@@ -55,6 +57,14 @@ class Store:
     def add_queue_event(self, **fields: Any) -> None:
         """Queue a queue event row (columns of :class:`QueueEventRow`)."""
         self.writer.insert(QueueEventRow.__tablename__, fields)
+
+    def stats(self) -> dict[str, float]:
+        """The writer's backlog, rows written, and how long its last batch took."""
+        writer = self.writer
+        return {
+            "backlog": writer.queue.qsize(), "written": writer.written,
+            "last_batch_s": writer.last_batch_s, "failed_batches": writer.failed_batches,
+        }
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until everything queued so far is written."""

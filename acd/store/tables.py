@@ -39,7 +39,9 @@ class CallRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     call_id: Mapped[str] = mapped_column(String(256), index=True)
+    # A user by name, anyone else by E.164 number; the display name apart.
     caller: Mapped[str] = mapped_column(String(256))
+    caller_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
     callee: Mapped[str] = mapped_column(String(256))
     source: Mapped[str] = mapped_column(String(64))  # "user:alice" or "trunk:provider"
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -74,6 +76,31 @@ class QueueEventRow(Base):
     position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class CallbackRow(Base):
+    """A callback request (B1-B5): the caller's place, number and every attempt."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    queue_id: Mapped[str] = mapped_column(String(128), index=True)
+    number: Mapped[str] = mapped_column(String(64))  # to call, E.164
+    caller: Mapped[str] = mapped_column(String(256))  # the number they called from
+    caller_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    variables: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON
+    joined_at: Mapped[float] = mapped_column(Float)  # the caller's place: entry time
+    requested_at: Mapped[float] = mapped_column(Float)
+    window: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    eligible_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    expires_at: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[str] = mapped_column(Text)  # JSON list
+    handler: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claimed_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class WebPasswordRow(Base):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,9 @@ class BackgroundWriter:
         self.interval = interval
         self.queue: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._stop = threading.Event()
+        self.written = 0  # rows and units of work written so far (metrics)
+        self.failed_batches = 0
+        self.last_batch_s = 0.0
         self.thread = threading.Thread(target=self._run, name="jono-store", daemon=True)
         self.thread.start()
 
@@ -80,6 +84,7 @@ class BackgroundWriter:
                 flushed.append(payload)
             else:
                 works.append(payload)
+        started = time.monotonic()
         try:
             with self.sessions.begin() as session:
                 for table, rows in inserts.items():
@@ -87,7 +92,10 @@ class BackgroundWriter:
                 for work in works:
                     work(session)
         except Exception:
+            self.failed_batches += 1
             log.exception("store write failed")
+        self.last_batch_s = time.monotonic() - started
+        self.written += len(items)
         for done in flushed:  # after the commit: readers see the rows
             done.set()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from acd.config import Dialplan, Trunk
+from acd.config import Dialplan, NumberRules, Trunk
 from acd.telephony.targets import DialTarget, target_of_uri
 from sip.legs import Credentials
 from sip.transport import Target
@@ -30,8 +30,10 @@ class OutboundRoute:
     def dial_target(self) -> DialTarget:
         return DialTarget(self.uri, self.target, f"trunk:{self.trunk}")
 
-    def from_uri(self, fallback_caller: str) -> str:
-        return f"sip:{self.caller_id or fallback_caller}@{self.from_domain}"
+    def from_uri(self, fallback_caller: str, *, presented: str | None = None) -> str:
+        """From of the INVITE out: the number the plan presents for the
+        caller (``presented``, N3), else the trunk's caller ID, else the caller's."""
+        return f"sip:{presented or self.caller_id or fallback_caller}@{self.from_domain}"
 
 
 class TrunkRoutes:
@@ -45,12 +47,21 @@ class TrunkRoutes:
             return None
         return _route(trunk_name, trunk, number)
 
-    def outbound(self, number: str) -> OutboundRoute | None:
-        """``number`` out through the first trunk with an outbound gateway."""
-        for name, trunk in self.trunks.items():
-            if trunk.outbound is not None:
-                return _route(name, trunk, number)
+    def outbound(self, number: str, trunk: str | None = None) -> OutboundRoute | None:
+        """``number`` out through ``trunk``, or the first trunk with an outbound gateway."""
+        if trunk is not None:
+            return self.via(number, trunk)
+        for name, conf in self.trunks.items():
+            if conf.outbound is not None:
+                return _route(name, conf, number)
         return None
+
+    def rules_of(self, trunk: str | None) -> NumberRules | None:
+        """The number rules of the trunk ``outbound`` would use."""
+        if trunk is not None:
+            conf = self.trunks.get(trunk)
+            return conf.normalise if conf is not None else None
+        return next((t.normalise for t in self.trunks.values() if t.outbound is not None), None)
 
 
 def _route(name: str, trunk: Trunk, number: str) -> OutboundRoute:

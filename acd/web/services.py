@@ -34,3 +34,4 @@ class WebServices:
     registry: CallRegistry[Call]
     contacts: Directory
     recent: RecentCalls | None = None  # None: no store to read (tests with a fake one)
+    metrics: Callable[[], bytes] = lambda: b""  # Prometheus text

@@ -69,6 +69,8 @@ class RunningServer(Protocol):
 
     def media_status(self) -> dict[str, Any]: ...
 
+    def metrics_text(self) -> bytes: ...
+
 
 @dataclass
 class Web:
@@ -145,5 +147,6 @@ def build_web(
         centre=centre, commands=server.commands, reload=server.reload,
         media_status=server.media_status, auth=auth, live=live, callouts=server.callouts,
         registry=server.registry, contacts=Directory(base), recent=recent,
+        metrics=server.metrics_text,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)

@@ -9,7 +9,7 @@ report ("jono log" section).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,8 @@ def jono(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StartJono]:
     servers: list[JonoServer] = []
     request.node.stash[_SERVERS_KEY] = servers
 
-    def start(config: dict[str, Any]) -> JonoServer:
-        server = JonoServer(config, tmp_path / f"jono{len(servers)}")
+    def start(config: dict[str, Any], args: Sequence[str] = ()) -> JonoServer:
+        server = JonoServer(config, tmp_path / f"jono{len(servers)}", args=args)
         servers.append(server)
         try:
             return server.start()

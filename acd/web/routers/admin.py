@@ -1,5 +1,6 @@
 """The admin's operations: reload the dial plan (S3, admins only), media
-figures (supervisors and admins)."""
+figures and ``/metrics`` for Prometheus (supervisors and admins; Prometheus
+scrapes with an API token: ``authorization: {credentials: jono_...}``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from acd.metrics import CONTENT_TYPE
 from acd.web.auth import allow, principal
 from acd.web.auth.policy import may_reload
 from acd.web.services import WebServices
@@ -25,7 +27,13 @@ def routes(services: WebServices) -> list[Route]:
         allow(who.is_admin or who.is_supervisor, "supervisors and admins only")
         return JSONResponse(services.media_status())
 
+    async def metrics(request: Request) -> Response:
+        who = principal(request)
+        allow(who.is_admin or who.is_supervisor, "supervisors and admins only")
+        return Response(services.metrics(), media_type=CONTENT_TYPE)
+
     return [
+        Route("/metrics", metrics),
         Route("/api/media", media),
         Route("/api/reload", reload, methods=["POST"]),
     ]

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,10 @@ def probe_options(host: str, port: int, timeout_s: float = 0.3) -> str | None:
 class JonoServer:
     """One running ``jono serve``; ``stop()`` is SIGTERM, then SIGKILL after 5 s."""
 
-    def __init__(self, config: dict[str, Any], workdir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, config: dict[str, Any], workdir: Path, *, port: int | None = None,
+        args: Sequence[str] = (),
+    ) -> None:
         self.host = LOOPBACK
         self.port = port or free_port()
         self.workdir = workdir
@@ -94,6 +97,7 @@ class JonoServer:
         ]
         if os.environ.get(SCHEDULE_TIME_ENV):
             self.command += ["--schedule-time", os.environ[SCHEDULE_TIME_ENV]]
+        self.command += list(args)
         self._log = self.log_path.open("wb")
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -219,5 +223,5 @@ def base_config(*, trunk: bool = True, static_uas: str | None = None) -> dict[st
     return config
 
 
-StartJono = Callable[[dict[str, Any]], JonoServer]
-"""The type of the ``jono`` fixture: ``jono(config) -> JonoServer``."""
+StartJono = Callable[..., JonoServer]
+"""The type of the ``jono`` fixture: ``jono(config, args=()) -> JonoServer``."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from acd.bootstrap import Jono, Parts, Settings, build
 from acd.config import load
+from acd.domain.callback_list import MemoryCallbacks
 from sip.leg_events import (
     Answered,
     Cancelled,
@@ -261,12 +262,16 @@ class FakeStore:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.cdrs: list[dict[str, Any]] = []
+        self.callbacks = MemoryCallbacks()
 
     def add_queue_event(self, **fields: Any) -> None:
         self.rows.append(fields)
 
     def add_cdr(self, **fields: Any) -> None:
         self.cdrs.append(fields)
+
+    def stats(self) -> dict[str, float]:
+        return {"backlog": 0, "written": len(self.rows) + len(self.cdrs), "last_batch_s": 0.0}
 
     def close(self) -> None:
         pass

@@ -57,5 +57,9 @@ numbers:
   "+35891234567": {{destination: "menu:main"}}
   "9000": {{destination: "queue:sales", internal_only: true}}
 queues:
-  sales: {{members: [bob], ring_time: 5, wrap_up: 2}}
+  sales:
+    members: [bob]
+    ring_time: 5
+    wrap_up: 2
+    callback: {{key: "9", attempts: 2, retry_after: 0, ring_time: 5}}
 {extra}"""

@@ -11,6 +11,8 @@ from acd_plans import office
 from acd.config import load
 from acd.config.types import ACCEPTED_KINDS
 from acd.flows.runner import FlowRunner
+from acd.telephony.access import Caller
+from acd.telephony.inbound import InboundInvite
 from sip.transport import Target
 
 TRUNK = Target("udp", "127.0.0.1", 5999)
@@ -111,3 +113,56 @@ async def test_a_plan_whose_destination_kinds_are_not_all_handled_does_not_run(
             runner.check_complete(ACCEPTED_KINDS)
     finally:
         await server.close()
+
+
+def user_calls(server: FakeServer, user: str, dialled: str) -> None:
+    request = invite(dialled, caller=user)
+    server.jono.inbound.number(InboundInvite(  # as if its digest was checked
+        "number", request, object(), Target("udp", "127.0.0.1", 5999), Caller("user", user),
+        dialled,
+    ))
+
+
+async def test_a_user_calls_out_through_the_trunk_in_e164(server: FakeServer) -> None:
+    user_calls(server, "alice", "0401234567")
+    out = await server.legs.next_outgoing()
+    assert out.uris == ["sip:+358401234567@127.0.0.1:5070"]
+    assert out.from_uri == "sip:+35891234567@127.0.0.1"  # the trunk's caller ID
+    out.answer()
+    [call] = server.jono.registry.of_user("alice")
+    assert call.kind == "outbound"
+
+
+async def test_a_call_out_the_rules_refuse_gets_403_and_no_leg(server: FakeServer) -> None:
+    user_calls(server, "alice", "0046812345678")  # national class by default
+    caller = server.legs.incoming_legs[-1]
+    assert caller.sent == [("reject", 403)]
+    assert server.legs.outgoing_legs == []
+    assert server.store.cdrs[0]["disposition"] == "refused"
+
+
+async def test_records_name_people_one_way_and_say_what_happened(server: FakeServer) -> None:
+    dial(server, "+35891234567")  # the menu; the caller leaves while it plays
+    caller = server.legs.incoming_legs[-1]
+    await until(lambda: caller.answered)
+    caller.bye()
+    user_dials_extension(server, "alice", "1003")  # carol declines, alice hears 603
+    (await server.legs.next_outgoing()).fail(603)
+    await until(lambda: len(server.store.cdrs) == 2)
+    menu, declined = server.store.cdrs
+    assert (menu["caller"], menu["caller_name"], menu["callee"]) == (
+        "+358401234567", menu["caller_name"], "+35891234567",
+    )
+    assert menu["caller_name"].startswith("Caller")
+    assert (menu["status"], menu["disposition"], menu["ended_by"]) == (200, "abandoned", "caller")
+    assert (declined["caller"], declined["callee"], declined["disposition"]) == (
+        "alice", "carol", "rejected",
+    )
+
+
+def user_dials_extension(server: FakeServer, user: str, dialled: str) -> None:
+    request = invite(dialled, caller=user)
+    server.jono.inbound.extension(InboundInvite(
+        "extension", request, object(), Target("udp", "127.0.0.1", 5999), Caller("user", user),
+        dialled,
+    ))

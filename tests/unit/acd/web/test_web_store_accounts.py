@@ -3,6 +3,7 @@ does; an older store gains the tables; an agent's recent calls read back."""
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,17 @@ from acd.web.auth.sessions import digest
 from acd.web.auth.tokens import check_token
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+MIGRATION = Path(__file__).resolve().parents[4] / "acd/store/migrations/versions"
+
+
+def web_revision():  # type: ignore[no-untyped-def]
+    """The revision that adds the web tables (its number may change as others land)."""
+    [path] = MIGRATION.glob("*_web_accounts.py")
+    spec = importlib.util.spec_from_file_location("web_accounts_revision", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture
@@ -79,18 +91,19 @@ async def test_the_store_keeps_only_hashes(store: Store) -> None:
     assert digest(text) in dump
 
 
-def test_a_store_of_revision_0003_gains_the_web_tables_and_keeps_its_records(
+def test_a_store_of_the_revision_before_gains_the_web_tables_and_keeps_its_records(
     tmp_path: Path,
 ) -> None:
+    previous = web_revision().down_revision
     path = tmp_path / "old.db"
     old = Store(f"sqlite:///{path}")
     old.close()
-    with sqlite3.connect(path) as db:  # back to 0003: no web tables, no cdrs.agent
+    with sqlite3.connect(path) as db:  # one revision back: no web tables, no cdrs.agent
         db.execute("DROP TABLE web_passwords")
         db.execute("DROP TABLE api_tokens")
         db.execute("DROP INDEX ix_cdrs_agent")
         db.execute("ALTER TABLE cdrs DROP COLUMN agent")
-        db.execute("UPDATE alembic_version SET version_num = '0003'")
+        db.execute("UPDATE alembic_version SET version_num = ?", (previous,))
         db.execute(
             "INSERT INTO cdrs (call_id, caller, callee, source, started_at, status, disposition)"
             " VALUES ('old-1', 'a', 'b', 'user:a', '2026-01-01 10:00:00', 200, 'answered')"
