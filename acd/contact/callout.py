@@ -22,9 +22,12 @@ answered their phone gets wrap-up as after a queue call (O5, answered by
 the destination or not): the longest wrap-up of the queues they are logged
 in to. Calls to another user (O6) are internal: no wrap-up.
 
-Caller ID (N3): a call out through a trunk shows the number of a group the
-agent is a member of when that number allows member presentation (the
-first such by default, or the one the agent picks), else the trunk's.
+Calls out through the trunk follow the plan's rules for users' calls out
+(acd.telephony.outbound: class of service, blocked and emergency numbers),
+as from the agent's phone. Caller ID (N3): the agent's own ``caller_id``
+from the plan, else the trunk's, as from the phone; the agent may pick
+instead a group number they may present (``allow_member_presentation`` on
+a number whose destination is a queue they are a member of).
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -43,11 +45,11 @@ from acd.calls.originate import Originated, OriginateRequest
 from acd.calls.ports import RecordSink
 from acd.calls.registry import CallRegistry
 from acd.calls.status import Outcome
-from acd.config import Destination, Dialplan
-from acd.config.crossref import walk_destinations
+from acd.config import Dialplan
 from acd.contact.agents import AgentCommands
 from acd.contact.centre import ContactCentre
 from acd.domain import AcdError, AgentSnapshot, AgentState
+from acd.telephony.outbound import Decision, OutboundRules
 from acd.telephony.trunks import TrunkRoutes
 from media.engine import MediaEngine
 
@@ -147,6 +149,8 @@ class Callouts:
         if target.user == agent:
             raise CallOutError("that is your own number", 400)
         shown = self._caller_id(agent, target, caller_id)
+        if target.user is None:
+            self._decide(agent, target)  # refused here, before anything rings
         if self.centre.directory is None or not self.centre.directory.targets(agent):
             raise CallOutError("no phone to ring for you: register a phone or softphone", 409)
         snap = self._snapshot(agent)
@@ -184,13 +188,22 @@ class Callouts:
         return Target(number=text, label=text)
 
     def caller_ids(self, agent: str) -> list[str]:
-        """N3: the group numbers ``agent`` may present, the default first."""
+        """N3: the numbers ``agent`` may show: their own ``caller_id`` first, then
+        the group numbers of their queues that allow member presentation."""
         plan = self._plan()
-        member_of = {q for q, queue in plan.queues.items() if agent in queue.members}
-        return [
+        own = plan.users[agent].caller_id if agent in plan.users else None
+        groups = [
             key for key, number in plan.numbers.items()
-            if number.allow_member_presentation and member_of & set(_queues_reached(plan, number.destination))
+            if number.allow_member_presentation and number.destination.kind == "queue"
+            and number.destination.target in plan.queues
+            and agent in plan.queues[number.destination.target].members
         ]
+        return [own, *(g for g in groups if g != own)] if own else groups
+
+    def default_caller_id(self, agent: str) -> str | None:
+        """What a call out shows unless the agent picks: as from their phone."""
+        plan = self._plan()
+        return plan.users[agent].caller_id if agent in plan.users else None
 
     # -- steps ------------------------------------------------------------------------
     def _launch(self, callout: CallOut) -> None:
@@ -239,13 +252,12 @@ class Callouts:
                 raise CallOutError(f"{target.label} has no reachable phone")
             external = None
         else:
-            route = TrunkRoutes(plan).outbound(target.number)
-            if route is None:
-                raise CallOutError("no trunk for calls out", 503)
+            decision = self._decide(callout.agent, target)
+            route = decision.route
+            assert route is not None
             then = Dial(
                 targets=(route.dial_target(),),
-                from_uri=f"sip:{callout.caller_id or route.caller_id or agent.extension}"
-                f"@{route.from_domain}",
+                from_uri=route.from_uri(agent.extension, presented=callout.caller_id),
                 to_uri=route.uri, credentials=route.credentials, ring_timeout=DESTINATION_RING_S,
             )
             external = "outbound"
@@ -306,12 +318,21 @@ class Callouts:
     def _caller_id(self, agent: str, target: Target, wanted: str | None) -> str | None:
         if target.user is not None:
             return None
-        allowed = self.caller_ids(agent)
         if wanted:
-            if wanted not in allowed:
+            if wanted not in self.caller_ids(agent):
                 raise CallOutError(f"you may not present {wanted!r} as your number", 403)
             return wanted
-        return allowed[0] if allowed else None
+        return self.default_caller_id(agent)
+
+    def _decide(self, agent: str, target: Target) -> Decision:
+        """The plan's rules for this user's call out (class of service, P2)."""
+        plan = self._plan()
+        decision = OutboundRules(plan, TrunkRoutes(plan)).decide(agent, target.number)
+        if decision is None:
+            raise CallOutError(f"{target.number!r} is not a phone number")
+        if not decision.allowed or decision.route is None:
+            raise CallOutError(f"{decision.reason}: {decision.number}", decision.status)
+        return decision
 
     def _publish(self, callout: CallOut) -> None:
         self.centre.hub.publish(
@@ -341,23 +362,3 @@ def _queue_work(snap: AgentSnapshot) -> bool:
 def _other_call(snap: AgentSnapshot, calls: list[Call]) -> bool:
     """On a call that is not queue work (a direct or internal call)."""
     return bool(calls) and not _queue_work(snap)
-
-
-def _queues_reached(plan: Dialplan, start: Destination) -> Iterator[str]:
-    """The queues a caller of ``start`` can reach (menus, schedules, announcements)."""
-    seen: set[str] = set()
-    todo = [start]
-    sections: dict[str, Mapping[str, object]] = {
-        "menu": plan.menus, "schedule": plan.schedules, "announcement": plan.announcements,
-    }
-    while todo:
-        dest = todo.pop()
-        key = str(dest)
-        if key in seen:
-            continue
-        seen.add(key)
-        if dest.kind == "queue" and dest.target is not None:
-            yield dest.target
-        section = sections.get(dest.kind)
-        if section is not None and dest.target is not None and dest.target in section:
-            todo += [d for _, d in walk_destinations(section[dest.target])]

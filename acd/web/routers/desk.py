@@ -60,9 +60,10 @@ def routes(services: WebServices) -> list[Route]:
         who = principal(request)
         try:
             numbers = callouts.caller_ids(who.user)
+            default = callouts.default_caller_id(who.user)
         except CallOutError as err:
             return JSONResponse({"error": str(err)}, status_code=err.status)
-        return JSONResponse({"caller_ids": numbers, "default": numbers[0] if numbers else None})
+        return JSONResponse({"caller_ids": numbers, "default": default})
 
     async def callout(request: Request) -> Response:
         who = principal(request)
@@ -104,10 +105,18 @@ def routes(services: WebServices) -> list[Route]:
         if services.recent is None or user is None:
             return JSONResponse({"calls": []})
         calls = await services.recent(who.user, user.extension)
+
+        def shown(number: str) -> str:
+            """Records name users by name: show their name and extension."""
+            other = plan.users.get(number) if plan is not None else None
+            if other is None:
+                return number
+            return f"{other.display_name or number} ({other.extension})"
+
         return JSONResponse({"calls": [
             {
                 "call_id": c.call_id, "at": c.at.timestamp(), "direction": c.direction,
-                "number": c.number, "queue": c.queue, "answered": c.answered,
+                "number": shown(c.number), "queue": c.queue, "answered": c.answered,
                 "seconds": None if c.seconds is None else round(c.seconds, 1),
                 "disposition": c.disposition,
             }

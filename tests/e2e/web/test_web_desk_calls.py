@@ -13,7 +13,17 @@ import pytest
 from peers.audio import dominant_frequency, write_tone
 from peers.jono import StartJono
 from peers.pjsua_client import PhoneError, PjsuaPhone
-from web_jono import DID, OUTSIDE, phone, registered, sign_in, start_web, wait_until, web_config
+from web_jono import (
+    DID,
+    OUTSIDE,
+    SALES_DID,
+    phone,
+    registered,
+    sign_in,
+    start_web,
+    wait_until,
+    web_config,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -96,7 +106,7 @@ def test_click_to_call_rings_the_agent_first_then_the_number_and_both_hear(
             wait_state(page, "Ready")
             page.fill("#callout-query", "outside")  # search the contacts (O1)
             page.locator('#callout-results button[data-number="0401234567"]').click()
-            assert page.input_value("#callout-callerid") == DID  # N3: the group's number
+            assert page.input_value("#callout-callerid") == SALES_DID  # N3: bob's, sales' own
             page.click("#callout-call")
             incoming = bob.wait_incoming(timeout=10)  # the agent's phone first (O2)
             assert OUTSIDE in incoming["from"]
@@ -107,7 +117,7 @@ def test_click_to_call_rings_the_agent_first_then_the_number_and_both_hear(
             screenshots.take(page.raw, "callout-connecting")
             bob.answer()
             far = outside.wait_incoming(timeout=10)
-            assert DID in far["from"]  # the call leaves with the group number (N3)
+            assert SALES_DID in far["from"]  # the call leaves with the group number (N3)
             wait_until(lambda: callout_status(page) == "ringing", what="ringing")
             outside.answer()
             wait_until(lambda: callout_status(page) == "talking", what="talking")

@@ -19,7 +19,8 @@ from peers.jono import JonoServer, StartJono, base_config
 from peers.pjsua_client import PjsuaPhone
 from peers.webapi import set_password, wait_http, web_base
 
-DID = "+35891234567"  # the sales number; members may present it (N3)
+DID = "+35891234567"  # the main number: a menu collects a customer number, then sales
+SALES_DID = "+35891234500"  # sales' own number; members may present it (N3)
 OUTSIDE = "0401234567"  # a number out through the trunk (+358401234567)
 SIP_PASSWORDS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw", "dave": "davepw"}
 WEB_PASSWORDS = {
@@ -36,7 +37,7 @@ def web_config(
     users = config["users"]
     users["alice"].update(roles=["agent", "supervisor", "admin"], supervises=["sales"],
                           display_name="Alice Supervisor")
-    users["bob"].update(display_name="Bob Agent")
+    users["bob"].update(display_name="Bob Agent", caller_id=SALES_DID)
     users["carol"].update(display_name="Carol Agent")
     users["dave"] = {"extension": "1004", "password": "davepw", "roles": []}
     for i in range(1, agents + 1):
@@ -55,7 +56,8 @@ def web_config(
     config["menus"] = {"ask": {"prompt": "ask", "collect": {
         "variable": "customer", "max_digits": 4, "timeout": 5, "then": "queue:sales"}}}
     config["numbers"] = {
-        DID: {"destination": "menu:ask", "allow_member_presentation": True},
+        DID: {"destination": "menu:ask"},
+        SALES_DID: {"destination": "queue:sales", "allow_member_presentation": True},
         "5000": {"destination": "queue:sales"},
     }
     members = ["bob", "carol", *(f"agent{i:02d}" for i in range(1, agents + 1))]

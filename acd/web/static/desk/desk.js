@@ -188,9 +188,12 @@ async function callOut(event) {
 async function loadCallerIds() {
   const select = $("#callout-callerid");
   try {
-    const { caller_ids: ids } = await api("GET", "/api/desk/caller-ids");
-    select.replaceChildren(...ids.map((n) => el("option", { value: n }, `${n} (group)`)),
-      el("option", { value: "" }, "The company's number"));
+    const { caller_ids: ids, default: shown } = await api("GET", "/api/desk/caller-ids");
+    const company = el("option", { value: "" }, "The company's number");
+    select.replaceChildren(...(shown ? [] : [company]),
+      ...ids.map((n) => el("option", { value: n }, n === shown ? `${n} (mine)` : `${n} (group)`)),
+      ...(shown ? [company] : []));
+    select.value = shown || "";
   } catch (_) {
     select.replaceChildren(el("option", { value: "" }, "The company's number"));
   }

@@ -21,8 +21,11 @@ PLAN = """
 server: {listen: "127.0.0.1:5060"}
 users:
   alice: {extension: "1001", password: a, devices: [{kind: static, contact: "sip:alice@127.0.0.1:5071"}]}
-  bob: {extension: "1002", password: b, display_name: Bob, devices: [{kind: static, contact: "sip:bob@127.0.0.1:5072"}]}
-  carol: {extension: "1003", password: c, display_name: Carol, devices: [{kind: static, contact: "sip:carol@127.0.0.1:5073"}]}
+  bob: {extension: "1002", password: b, display_name: Bob, caller_id: "+35891234599",
+        devices: [{kind: static, contact: "sip:bob@127.0.0.1:5072"}]}
+  carol: {extension: "1003", password: c, display_name: Carol, dial: internal,
+          devices: [{kind: static, contact: "sip:carol@127.0.0.1:5073"}]}
+  dan: {extension: "1004", password: d, devices: [{kind: static, contact: "sip:dan@127.0.0.1:5074"}]}
   nophone: {extension: "1009", password: x}
 trunks:
   provider:
@@ -33,12 +36,14 @@ announcements:
 menus:
   main: {prompt: hello, options: {"1": "queue:sales"}}
 numbers:
-  "+35891234599": {destination: "menu:main", allow_member_presentation: true}
+  "+35891234599": {destination: "queue:sales", allow_member_presentation: true}
   "+35891234500": {destination: "queue:other", allow_member_presentation: true}
+  "+35891230000": {destination: "menu:main", allow_member_presentation: true}
   "9000": {destination: "queue:sales", internal_only: true}
+outbound: {default_class: national, blocked_prefixes: ["+358700"]}
 queues:
-  sales: {members: [bob, carol], ring_time: 5, wrap_up: 2}
-  other: {members: [carol], wrap_up: 9}
+  sales: {members: [bob, carol, dan], ring_time: 5, wrap_up: 2}
+  other: {members: [carol, dan], wrap_up: 9}
 """
 PHONE = Target("udp", "127.0.0.1", 5999)
 
@@ -82,7 +87,7 @@ async def test_the_agent_rings_first_then_the_number_and_wrap_up_follows(server:
     agent.answer()
     out = await server.legs.next_outgoing(2)
     assert out.uris == ["sip:+358401234567@127.0.0.1:5070"]
-    assert out.from_uri == "sip:+35891234599@127.0.0.1"  # N3: bob's group number (via the menu)
+    assert out.from_uri == "sip:+35891234599@127.0.0.1"  # N3: bob's caller_id, a group number
     out.answer()
     out.bye()
     await until(lambda: seen[-1][0] == "ended")
@@ -161,19 +166,44 @@ async def test_a_call_to_a_colleague_is_internal_and_has_no_wrap_up(server: Fake
     await until(lambda: state(server, "bob") is AgentState.READY)
 
 
-def test_caller_ids_are_the_group_numbers_a_member_may_present(server: FakeServer) -> None:
+async def test_caller_ids_are_the_own_one_and_the_group_numbers_a_member_may_present(
+    server: FakeServer,
+) -> None:
     callouts = server.jono.callouts
     assert callouts.caller_ids("bob") == ["+35891234599"]
-    assert callouts.caller_ids("carol") == ["+35891234599", "+35891234500"]
-    assert callouts.caller_ids("alice") == []
+    assert callouts.default_caller_id("bob") == "+35891234599"
+    # dan has no caller_id of his own: the trunk's, unless he picks a group number
+    assert callouts.caller_ids("dan") == ["+35891234599", "+35891234500"]
+    assert callouts.default_caller_id("dan") is None
+    assert callouts.caller_ids("alice") == []  # the menu's number is no group's own (N3)
     with pytest.raises(CallOutError, match="may not present"):
         callouts.start("bob", "0401234567", caller_id="+35891234500")
+    callouts.start("dan", "0401234567", caller_id="+35891234500")
+    (await server.legs.next_outgoing()).answer()
+    out = await server.legs.next_outgoing(2)
+    assert out.from_uri == "sip:+35891234500@127.0.0.1"
+
+
+async def test_calls_out_follow_the_plans_class_of_service(server: FakeServer) -> None:
+    callouts = server.jono.callouts
+    with pytest.raises(CallOutError, match="calls out not allowed") as err:
+        callouts.start("carol", "0401234567")  # carol: dial internal
+    assert err.value.status == 403
+    with pytest.raises(CallOutError, match="international calls not allowed"):
+        callouts.start("dan", "+46701234567")
+    with pytest.raises(CallOutError, match="number blocked"):
+        callouts.start("dan", "0700123456")
+    callouts.start("dan", "112")  # emergency: always
+    await server.legs.next_outgoing()
+    assert server.jono.callouts.current("carol") is None  # refused before anything rang
 
 
 async def test_refusals_say_why(server: FakeServer) -> None:
     callouts = server.jono.callouts
     with pytest.raises(CallOutError, match="not a user, an extension or a phone number"):
         callouts.start("bob", "dial 123")
+    with pytest.raises(CallOutError, match="calls out not allowed"):
+        callouts.start("carol", "0401234567")
     with pytest.raises(CallOutError, match="no phone to ring"):
         callouts.start("nophone", "0401234567")
     with pytest.raises(CallOutError, match="your own number"):
