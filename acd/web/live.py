@@ -228,42 +228,50 @@ class LiveView:
     # -- events --------------------------------------------------------------------------
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
+        if kind == "queue_event":
+            self._count(event)
+        elif kind == "callout":
+            self._callout_event(str(event.get("agent")), event)
+        elif kind not in AGENT_EVENTS:
+            return
+        if not self.centre.hub.subscribers:
+            # Nobody watches: no view is built (the call path pays only the counting),
+            # and none kept is current any more.
+            if self._cache:
+                self._cache.clear()
+            return
         at = float(event.get("at") or self.centre.now())
         if kind == "queue_event":
-            self._queue_event(event, at)
-        elif kind in AGENT_EVENTS:
-            agent = str(event.get("agent"))
-            if kind == "callout":
-                self._callout_event(agent, event, at)
-            self._mark_agent(agent, at)
-            for queue in self._member_of(agent):
+            queue, agent = event.get("queue"), event.get("agent")
+            if isinstance(queue, str):
                 self._mark(self._dirty_queues, queue, at)
+            if isinstance(agent, str):
+                self._mark(self._dirty_agents, agent, at)
+            return
+        agent = str(event.get("agent"))
+        self._mark(self._dirty_agents, agent, at)
+        for queue in self._member_of(agent):
+            self._mark(self._dirty_queues, queue, at)
 
-    def _queue_event(self, event: dict[str, Any], at: float) -> None:
-        queue = event.get("queue")
-        agent = event.get("agent")
+    def _count(self, event: dict[str, Any]) -> None:
+        """Today's figures, and which wrap-up an agent who answered will be in."""
+        queue, agent = event.get("queue"), event.get("agent")
         step = str(event.get("kind"))
         data = event.get("data") or {}
         wait = data.get("wait") if isinstance(data, dict) else None
+        at = float(event.get("at") or self.centre.now())
         self.today.add(step, queue, agent, wait if isinstance(wait, int | float) else None, at)
-        if isinstance(queue, str):
-            self._mark(self._dirty_queues, queue, at)
-            plan = self.centre.plan
-            if step == "answered" and isinstance(agent, str) and plan is not None:
-                conf = plan.queues.get(queue)
-                self._wrap_up[agent] = float(conf.wrap_up) if conf is not None else 0.0
-        if isinstance(agent, str):
-            self._mark_agent(agent, at)
+        plan = self.centre.plan
+        if step == "answered" and isinstance(agent, str) and isinstance(queue, str) and plan:
+            conf = plan.queues.get(queue)
+            self._wrap_up[agent] = float(conf.wrap_up) if conf is not None else 0.0
 
-    def _callout_event(self, agent: str, event: dict[str, Any], at: float) -> None:
+    def _callout_event(self, agent: str, event: dict[str, Any]) -> None:
         if event.get("status") == "talking":
-            self.today.handled_call(agent, at)
+            self.today.handled_call(agent, float(event.get("at") or self.centre.now()))
         wrap_up = event.get("wrap_up")
         if event.get("status") == "ended" and isinstance(wrap_up, int | float) and wrap_up > 0:
             self._wrap_up[agent] = float(wrap_up)
-
-    def _mark_agent(self, agent: str, at: float) -> None:
-        self._mark(self._dirty_agents, agent, at)
 
     def _mark(self, dirty: dict[str, float], key: str, at: float) -> None:
         dirty[key] = min(at, dirty.get(key, at))

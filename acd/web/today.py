@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from acd.report import QueueFigures
@@ -22,6 +22,7 @@ class Today:
         self.day: date | None = None
         self.queues: dict[str, QueueFigures] = {}
         self.handled: Counter[str] = Counter()
+        self._day_start = self._day_end = 0.0
 
     def start_of_day(self, now: float) -> datetime:
         """Midnight today in the server's zone, as an aware UTC time."""
@@ -29,11 +30,16 @@ class Today:
         return datetime.combine(local.date(), time(), self.zone).astimezone(UTC)
 
     def _roll(self, now: float) -> None:
+        if self._day_start <= now < self._day_end:
+            return  # the same day (checked on every event: two comparisons)
         day = datetime.fromtimestamp(now, self.zone).date()
         if day != self.day:
             self.day = day
             self.queues.clear()
             self.handled.clear()
+        start = datetime.combine(day, time(), self.zone)
+        self._day_start = start.timestamp()
+        self._day_end = datetime.combine(day + timedelta(days=1), time(), self.zone).timestamp()
 
     def add(
         self, kind: str, queue: str | None, agent: str | None, wait: float | None, now: float

@@ -38,7 +38,12 @@ API_TOKENS: dict[int, str] = {}  # per server (by id): the admin's bearer token
 
 
 def api(server: JonoServer) -> httpx.Client:
-    """The JSON API as an integration uses it: the admin's bearer token."""
+    """The JSON API as an integration uses it: the admin's bearer token (``ops``
+    of acd_config; issued at the first use on a server started another way)."""
+    if id(server) not in API_TOKENS:
+        wait_http(server)
+        set_password(server, "ops", OPS_PASSWORD, quick=True)
+        API_TOKENS[id(server)] = api_token(server, "ops", OPS_PASSWORD)
     return httpx.Client(
         base_url=web_base(server), timeout=5.0, trust_env=False,
         headers={"authorization": f"Bearer {API_TOKENS[id(server)]}"},
@@ -49,9 +54,7 @@ def start_acd(jono: StartJono, config: dict[str, Any]) -> JonoServer:
     """Start Jono, wait for its web API (SIP answers OPTIONS a little earlier) and
     get the admin a token."""
     server = jono(config)
-    wait_http(server)
-    set_password(server, "ops", OPS_PASSWORD, quick=True)
-    API_TOKENS[id(server)] = api_token(server, "ops", OPS_PASSWORD)
+    api(server).close()
     return server
 
 

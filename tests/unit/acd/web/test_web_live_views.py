@@ -176,3 +176,22 @@ async def test_a_stream_ends_when_its_session_is_signed_out(web: WebServer, monk
     assert (await bob.post("/logout")).status_code == 303
     await asyncio.wait_for(stream.task, 2)  # the response ends by itself
     assert web.jono.centre.hub.subscribers == 0
+
+
+def test_todays_figures_start_again_at_midnight_in_the_servers_zone() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from acd.web.today import Today
+
+    zone = ZoneInfo("Europe/Helsinki")
+    today = Today("Europe/Helsinki", service_level_s=20)
+    evening = datetime(2026, 11, 27, 23, 59, tzinfo=zone).timestamp()
+    today.add("answered", "sales", "bob", 5.0, evening)
+    today.add("abandoned", "sales", None, 30.0, evening + 1)
+    assert today.queue("sales", evening + 2)["answered"] == 1
+    assert today.queue("sales", evening + 2)["service_level"] == 0.5
+    assert today.agent("bob", evening + 2) == 1
+    after_midnight = datetime(2026, 11, 28, 0, 1, tzinfo=zone).timestamp()
+    assert today.queue("sales", after_midnight)["answered"] == 0
+    assert today.agent("bob", after_midnight) == 0
