@@ -2,16 +2,25 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# What running needs, and on top of it what testing needs (test tools and the
+# GPL pjsua2 wheel are never installed by `make run`).
+RUNTIME := $(VENV)/.runtime-$(SUM)
+STAMP  := $(VENV)/.installed-$(SUM)
 CONFIG ?= config/example.yaml
 # Browser libraries (npm, pinned by package-lock.json), staged to be served under /static/vendor/.
 VENDOR := acd/web/static/vendor/manifest.json
 
 .PHONY: run test lint typecheck unit e2e tools vendor bench clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	rm -f $(VENV)/.runtime-*
+	touch $@
+
+$(STAMP): $(RUNTIME)
 	$(BIN)/python -m pip install -q -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $@
@@ -21,7 +30,7 @@ $(VENDOR): package.json package-lock.json scripts/install_web_vendor
 
 vendor: $(VENDOR)
 
-run: $(STAMP) $(VENDOR)
+run: $(RUNTIME) $(VENDOR)
 	$(BIN)/jono serve $(CONFIG) $(ARGS)
 
 tools:

@@ -31,15 +31,20 @@ from acd.calls.dialer import Dialer
 from acd.calls.ports import LegFactory
 from acd.calls.registry import CallRegistry
 from acd.clock import Clock, PinnedSchedules, SystemClock
-from acd.config import ConfigError, Dialplan
+from acd.config import ConfigError, ConfigIssue, Dialplan
 from acd.config import load as load_config
+from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
+from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
+from acd.contact.channels.callback import CallbackChannel
+from acd.contact.channels.callback_caller import CallbackDialog
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
 from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
+from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
 from acd.flows.inbound import InboundCalls
 from acd.flows.runner import FlowRunner
@@ -53,12 +58,14 @@ from acd.telephony.legs import SipLegs
 from acd.telephony.registrar import Registrar
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
-from acd.web.app import build_app
 from acd.web.http import HttpServer
-from acd.web.services import WebServices
+from acd.web.workplace import Web, build_web
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
+from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
+from sip.tcp_guard import TcpLimits
+from sip.timers import TimerConfig
 from sip.ua import UserAgent
 
 log = structlog.stdlib.get_logger("jono.server")
@@ -86,6 +93,9 @@ class StoreLike(Protocol):
 
     @property
     def bindings(self) -> BindingStore | None: ...
+
+    @property
+    def callbacks(self) -> CallbackRepository: ...
 
     def add_cdr(self, **fields: object) -> None: ...
 
@@ -124,7 +134,15 @@ class Jono:
         self.location = LocationService(store=self.store.bindings, record_events=True)
         self.registrar = Registrar(self.location)
         self.dispatch = InboundDispatch(self.registrar)
-        self.ua = UserAgent(self.dispatch, public_host=settings.public_host)
+        t1 = plan.server.sip_t1_ms / 1000
+        self.ua = UserAgent(
+            self.dispatch, public_host=settings.public_host,
+            tcp_limits=TcpLimits(**plan.server.tcp.model_dump()),
+            timers=TimerConfig(t1=t1, t2=max(TimerConfig().t2, t1)),
+        )
+        # Built once, not per plan: failures and nonce counts outlive a reload.
+        self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))
+        self.nonce_counts = NonceCounts()
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
         self.media = parts.media or MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
@@ -135,6 +153,11 @@ class Jono:
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
         self.voice = VoiceChannel(self.centre, self.dialer)
+        self.callbacks = CallbackChannel(
+            self.centre, dialer=self.dialer, media=self.media, registry=self.registry,
+            records=self.store, repository=self.store.callbacks, clock=self.clock,
+            spawn=self.tasks.spawn,
+        )
         self.commands = AgentCommands(self.centre)
         self.features = FeatureCodes(
             self.commands, legs=self.legs, media=self.media, registry=self.registry,
@@ -143,6 +166,10 @@ class Jono:
         self.inbound = InboundCalls(
             legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
             records=self.store, spawn=self.tasks.spawn,
+        )
+        self.callouts = Callouts(
+            self.centre, self.commands, dialer=self.dialer, media=self.media,
+            registry=self.registry, records=self.store,
         )
         self.dispatch.handle("feature", self.features.handle)
         self.dispatch.handle("extension", self.inbound.extension)
@@ -154,6 +181,7 @@ class Jono:
         self.metrics = make_registry(self._metric_sources())
         self.control = ControlServer(self.reload)
         self.http: HttpServer | None = None
+        self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
         self._expiry_task: asyncio.Task[None] | None = None
         self.plan = plan
@@ -173,11 +201,14 @@ class Jono:
             clock=self.clock,
         )
         runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.handle("callback", CallbackDialog(self.callbacks, runner))
         runner.check_complete(ACCEPTED_KINDS)
         access = Access(
             settings.realm, plan.users, plan.trunks,
             algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
+            throttle=self.auth_throttle, nonce_counts=self.nonce_counts,
         )
+        self.ua.transports.tcp.limits = TcpLimits(**plan.server.tcp.model_dump())
         for moh_class in prompts.moh_classes():
             self.media.add_moh_class(moh_class, prompts.moh(moh_class))
         self.dispatch.plan = InboundPlan(
@@ -187,24 +218,34 @@ class Jono:
         self.inbound.configure(plan, runner, prompts)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
+        self.callbacks.configure(plan, announcements, trunks)
         self.trunk_registrations.configure(plan.trunks)
         self.plan = plan
 
-    def reload(self) -> list[str]:
-        """Re-read the dial plan file; on errors keep the running plan and return them."""
+    def reload(self, *, force: bool = False) -> list[str]:
+        """Re-read the dial plan file; on errors keep the running plan and return them.
+
+        A plan that would remove more than ``server.reload_max_removed_share``
+        of the running users or numbers (a truncated or half-written file) is
+        refused unless ``force``."""
         if self.config_path is None:
             return ["no configuration file to reload"]
+        warnings: list[ConfigIssue] = []
         try:
-            plan = load_config(self.config_path)
+            plan = load_config(self.config_path, warnings=warnings)
+            removed = check_reload(self.plan, plan, force=force, source=self.config_path)
             self.apply(plan)
         except ConfigError as err:
             for line in str(err).splitlines():
                 log.error("reload rejected", error=line)
             return str(err).splitlines()
-        except RuntimeError as err:
+        except (ReloadRefused, RuntimeError) as err:
             log.error("reload rejected", error=str(err))
             return [str(err)]
-        log.info("reloaded", file=self.config_path, **plan_counts(self.plan))
+        for warning in warnings:
+            log.warning("dial plan warning", warning=str(warning))
+        log.info("reloaded", file=self.config_path, removed=[str(r) for r in removed],
+                 **plan_counts(self.plan))
         return []
 
     def media_status(self) -> dict[str, Any]:
@@ -244,18 +285,20 @@ class Jono:
         # The contact centre and the HTTP API first: the first SIP request may need them.
         self.centre.start()
         if self._want_http:
+            # -- the web workplace (issue 12): sign-in, pages, API, live views ---------
             host, port = self.settings.http or (
                 self.plan.server.http_host, self.plan.server.http_port
             )
-            services = WebServices(
-                centre=self.centre, commands=self.commands, reload=self.reload,
-                media_status=self.media_status, metrics=self.metrics_text,
+            self.web = build_web(self)
+            tls = self.plan.server.http.tls
+            self.http = HttpServer(
+                self.web.app, host, port, tls=(tls.cert, tls.key) if tls is not None else None,
             )
-            self.http = HttpServer(build_app(services), host, port)
             if not await self.http.start():
                 # Never half started: SIP without the API the agents need.
+                why = self.http.error or "the address is taken or not ours"
                 self.http = None
-                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
+                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): {why}")
         await self.ua.start(self.settings.host, self.settings.port)
         try:
             await self.control.start(self.settings.host, self.ua.port)
@@ -264,12 +307,13 @@ class Jono:
                         error=str(err))
         restored = self.location.restore(self.clock.now())
         self.location.pop_events()
-        http = self.http.address if self.http is not None else None
+        callbacks = self.callbacks.restore()
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
-            http=f"http://{http[0]}:{http[1]}" if http else None,
+            http=self.http.url if self.http is not None else None,
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
+            callbacks_waiting=callbacks,
         )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
@@ -363,6 +407,11 @@ async def serve(
         await server.close()
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
     print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    if server.http is not None and server.web is not None:
+        print(f"jono: web workplace on {server.http.url}", flush=True)
+        hint = await server.web.first_run_hint(config_path)
+        if hint:
+            print(f"jono: {hint}", flush=True)
     if pid_file:
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         Path(pid_file).write_text(f"{os.getpid()}\n")

@@ -1,9 +1,10 @@
-"""The ``jono`` command line: ``serve``, ``check``, ``reload`` and ``report``."""
+"""The ``jono`` command line: ``serve``, ``check``, ``reload``, ``report`` and ``passwd``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
                        "(try a plan's opening hours, holidays and DST switches)")
     check = sub.add_parser("check", help="validate a dial plan and report every error")
     check.add_argument("config", help="dial plan YAML file")
+    check.add_argument("--allow-empty", action="store_true",
+                       help="accept a plan with no users and no numbers")
     reload = sub.add_parser(
         "reload", help="make the running server re-read its dial plan; errors if it refuses"
     )
@@ -66,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="the plan the server runs (finds it by its SIP address)")
     reload.add_argument("--listen", type=_hostport, metavar="HOST:PORT",
                         help="the server's SIP address (when several run)")
+    reload.add_argument("--force", action="store_true",
+                        help="take a plan that removes most users or numbers (on purpose)")
+    passwd = sub.add_parser("passwd", help="set a user's web password (asked twice)")
+    passwd.add_argument("config", help="dial plan YAML file (its users and server.db)")
+    passwd.add_argument("user")
+    passwd.add_argument("--db", help="store URL (default: the plan's server.db)")
+    passwd.add_argument("--stdin", action="store_true",
+                        help="read the password from the first line of standard input")
     sub.add_parser("report", add_help=False,
                    help="per-queue and per-agent figures from the store (jono report --help)")
     return parser
@@ -81,13 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from acd.config import check_main
 
-        return check_main([args.config])
+        return check_main([args.config, *(["--allow-empty"] if args.allow_empty else [])])
     if args.command == "reload":
-        return _reload(args.config, args.listen)
+        return _reload(args.config, args.listen, args.force)
+    if args.command == "passwd":
+        return _passwd(args)
     return _serve(args)
 
 
-def _reload(config: str | None, listen: tuple[str, int] | None) -> int:
+def _reload(config: str | None, listen: tuple[str, int] | None, force: bool = False) -> int:
     """Ask the running server to reload through its control socket; print
     what it says, exit 1 when the new plan was refused."""
     from acd import control
@@ -96,7 +109,7 @@ def _reload(config: str | None, listen: tuple[str, int] | None) -> int:
     if path is None:
         return 1
     try:
-        answer = control.request_reload(path)
+        answer = control.request_reload(path, force=force)
     except (OSError, ValueError) as err:
         print(f"jono reload: no answer from {path}: {err}", file=sys.stderr)
         return 1
@@ -143,17 +156,47 @@ def _control_socket(config: str | None, listen: tuple[str, int] | None) -> Path 
     return None
 
 
+def _passwd(args: argparse.Namespace) -> int:
+    """Store a web password hash for a user of the plan (sessions end at their next request
+    only on this machine's store; a running Jono keeps its own sessions until they expire)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from acd.config import ConfigError, load
+    from acd.store import make_engine
+    from acd.store.accounts import SqlAccounts
+    from acd.web.auth import passwd_command
+
+    try:
+        plan = load(args.config)
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    engine = make_engine(args.db or plan.server.db)
+    try:
+        accounts = SqlAccounts(sessionmaker(engine, expire_on_commit=False))
+        if args.user in plan.users and not plan.users[args.user].roles:
+            print(f"jono passwd: note: {args.user} has no web roles (roles: []) and cannot "
+                  "sign in until the plan gives them some", file=sys.stderr)
+        return passwd_command(accounts, args.user, from_stdin=args.stdin,
+                              known_users=set(plan.users))
+    finally:
+        engine.dispose()
+
+
 def _serve(args: argparse.Namespace) -> int:
     from acd import logs
     from acd.bootstrap import CannotListen, Settings, serve
-    from acd.config import ConfigError, load
+    from acd.config import ConfigError, ConfigIssue, load
 
     logs.configure(args.log_format, args.log_level)
+    warnings: list[ConfigIssue] = []
     try:
-        dialplan = load(args.config)
+        dialplan = load(args.config, warnings=warnings)
     except ConfigError as err:
         print(str(err), file=sys.stderr)
         return 1
+    for warning in warnings:
+        logging.getLogger("jono.server").warning("dial plan warning: %s", warning)
     server = dialplan.server
     host, port = args.listen or (server.listen_host, server.listen_port)
     settings = Settings(

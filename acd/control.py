@@ -38,7 +38,7 @@ def socket_path(host: str, port: int) -> Path:
 
 
 class ControlServer:
-    def __init__(self, reload: Callable[[], list[str]]) -> None:
+    def __init__(self, reload: Callable[..., list[str]]) -> None:
         self.reload = reload
         self.path: Path | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -81,7 +81,7 @@ class ControlServer:
             return {"ok": False, "errors": ["the request must be one JSON line"]}
         if not isinstance(request, dict) or request.get("command") != "reload":
             return {"ok": False, "errors": ["unknown command: the one command is reload"]}
-        errors = self.reload()
+        errors = self.reload(force=bool(request.get("force")))
         return {"ok": not errors, "errors": errors}
 
 
@@ -90,12 +90,12 @@ def running_servers() -> list[Path]:
     return sorted(directory.glob("*.sock")) if directory.is_dir() else []
 
 
-def request_reload(path: Path, timeout: float = 30.0) -> dict[str, object]:
+def request_reload(path: Path, *, force: bool = False, timeout: float = 30.0) -> dict[str, object]:
     """Ask the server at ``path`` to reload; its answer."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
-        sock.sendall(b'{"command": "reload"}\n')
+        sock.sendall(json.dumps({"command": "reload", "force": force}).encode() + b"\n")
         data = b""
         while not data.endswith(b"\n"):
             chunk = sock.recv(65536)

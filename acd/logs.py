@@ -15,6 +15,14 @@ import sys
 
 import structlog
 
+_JONO = logging.getLogger("jono")
+
+
+def info_enabled() -> bool:
+    """Whether info lines are written: hot paths skip building them otherwise."""
+    return _JONO.isEnabledFor(logging.INFO)
+
+
 QUIET = ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic", "alembic.runtime.migration")
 
 

@@ -44,6 +44,9 @@ class QueueFigures:
     overflowed: int = 0
     wait_answered: float = 0.0
     wait_abandoned: float = 0.0
+    callbacks_requested: int = 0
+    callbacks_completed: int = 0
+    callbacks_expired: int = 0
 
     @property
     def service_level(self) -> float | None:
@@ -64,6 +67,9 @@ class QueueFigures:
             "overflowed": self.overflowed, "service_level": _round(self.service_level),
             "average_wait": _round(self.average_wait),
             "average_abandon_wait": _round(self.average_abandon_wait),
+            "callbacks_requested": self.callbacks_requested,
+            "callbacks_completed": self.callbacks_completed,
+            "callbacks_expired": self.callbacks_expired,
         }
 
 
@@ -105,6 +111,12 @@ def figures(rows: Iterable[Row], service_level_s: float) -> dict[str, QueueFigur
             f.wait_abandoned += w
         elif kind in ("overflowed", "exited_by_key"):
             f.overflowed += 1
+        elif kind == "callback_requested":
+            f.callbacks_requested += 1
+        elif kind == "callback_completed":
+            f.callbacks_completed += 1
+        elif kind == "callback_expired":
+            f.callbacks_expired += 1
     return out
 
 
@@ -132,7 +144,8 @@ HEADERS = {
 def render(result: dict[str, QueueFigures], service_level_s: float) -> str:
     head = (
         f"{'queue':<20} {'answered':>8} {'abandoned':>9} {'overflow':>8} "
-        f"{f'SL {service_level_s:g}s':>8} {'avg wait':>9} {'avg abandon':>11}"
+        f"{f'SL {service_level_s:g}s':>8} {'avg wait':>9} {'avg abandon':>11} "
+        f"{'callbacks asked/done/expired':>29}"
     )
     lines = [head, "-" * len(head)]
 
@@ -147,7 +160,8 @@ def render(result: dict[str, QueueFigures], service_level_s: float) -> str:
         lines.append(
             f"{name:<20} {f.answered:>8} {f.abandoned:>9} {f.overflowed:>8} "
             f"{pct(f.service_level):>8} {secs(f.average_wait):>9} "
-            f"{secs(f.average_abandon_wait):>11}"
+            f"{secs(f.average_abandon_wait):>11} "
+            f"{f'{f.callbacks_requested}/{f.callbacks_completed}/{f.callbacks_expired}':>29}"
         )
     if not result:
         lines.append("(no queue events in this range)")

@@ -72,12 +72,13 @@ class DtmfReceiver:
     event (a new timestamp) begins.
     """
 
-    __slots__ = ("_current_ts", "_current_event", "_reported")
+    __slots__ = ("_current_ts", "_current_event", "_reported", "_duration")
 
     def __init__(self) -> None:
         self._current_ts: int | None = None
         self._current_event: int | None = None
         self._reported = False
+        self._duration = 0
 
     def feed(self, timestamp: int, payload: bytes) -> list[str]:
         """Feed one packet; returns the digits completed by it (zero, one or two)."""
@@ -86,7 +87,15 @@ class DtmfReceiver:
         except DtmfError:
             return []
         out: list[str] = []
-        if timestamp != self._current_ts:
+        # Some senders (a phone sending no audio, so its RTP clock stands still)
+        # start the next event on the timestamp of the last one: after an end,
+        # a packet that is not an end and whose duration started again is new.
+        restarted = (
+            timestamp == self._current_ts and self._reported and not ev.end
+            and ev.duration < self._duration
+        )
+        self._duration = ev.duration
+        if timestamp != self._current_ts or restarted:
             # RFC 4733 2.5.2.2: a new timestamp starts a new event.
             if not self._reported and self._current_event is not None:
                 lost_end = DIGITS[self._current_event] if self._current_event < 16 else None

@@ -140,6 +140,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "callback_enter_number": (
             "Please enter the number we should call back, followed by the hash key."
         ),
+        "callback_confirm_number": (
+            "We will call you back at the number you are calling from. To confirm, press one. "
+            "To give another number, press two."
+        ),
+        "callback_choose_time": "When should we call you back? As soon as possible, press one.",
         "closed": ("We are closed at the moment. Please call again during our opening hours."),
         "not_in_service": "The number you have called is not in service.",
         "invalid": "That is not a valid choice.",
@@ -177,6 +182,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "callback_enter_number": (
             "Näppäile numero, johon soitamme takaisin, ja paina lopuksi risuaita."
         ),
+        "callback_confirm_number": (
+            "Soitamme sinulle takaisin numeroon, josta soitat. Vahvista painamalla yksi. "
+            "Jos haluat antaa toisen numeron, paina kaksi."
+        ),
+        "callback_choose_time": "Milloin soitamme sinulle? Mahdollisimman pian, paina yksi.",
         "closed": "Olemme tällä hetkellä suljettu. Soita uudelleen aukioloaikanamme.",
         "not_in_service": "Valitsemasi numero ei ole käytössä.",
         "invalid": "Valinta ei kelpaa.",
@@ -211,6 +221,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "callback_offer": "Om du vill bli uppringd i stället för att vänta, tryck ett.",
         "callback_confirmed": ("Tack. Vi ringer upp dig så snart som möjligt."),
         "callback_enter_number": ("Slå det nummer vi ska ringa upp, och avsluta med fyrkant."),
+        "callback_confirm_number": (
+            "Vi ringer upp dig på numret du ringer från. Tryck ett för att bekräfta. "
+            "Tryck två för att ange ett annat nummer."
+        ),
+        "callback_choose_time": "När ska vi ringa upp dig? Så snart som möjligt, tryck ett.",
         "closed": "Vi har stängt just nu. Välkommen att ringa igen under våra öppettider.",
         "not_in_service": "Numret du har ringt är inte i bruk.",
         "invalid": "Ogiltigt val.",

@@ -10,12 +10,24 @@ checks is *authentic*; an authentic nonce older than ``nonce_ttl`` is
 *stale* (the client gets a fresh challenge with ``stale=true`` and retries
 without asking the user again, RFC 2617 §3.2.1).
 
-Replay: a captured request can be replayed only while its nonce is fresh
-(``nonce_ttl``), and the transaction layer absorbs retransmissions.  For a
-tighter bound pass ``nc_cache_size > 0``: the authenticator then remembers,
-in a bounded LRU table, the highest nonce-count seen per nonce and refuses
-(as stale) a request whose nc does not grow.  It is off by default because
-requests without qop (RFC 2069 clients) carry no nc at all.
+Replay (RFC 7616 §3.4 / RFC 2617 §3.2.2: the server checks that the
+nonce-count grows): :class:`NonceCounts`, a bounded LRU table of recently
+used nonces, remembers the highest ``nc`` accepted per nonce and refuses
+(as stale) a request whose ``nc`` does not grow.  A nonce on which a wrong
+digest was presented is *burnt*: every later use of it fails without
+computing a digest, so a guesser must fetch a fresh challenge per guess.
+Nonces themselves stay stateless; the table only bounds reuse, and a
+nonce evicted from it is still limited by ``nonce_ttl``.  Requests
+without qop (RFC 2069 clients, MD5 only) carry no nc and can only be burnt.
+
+Guessing is slowed by :class:`~sip.auth_throttle.AuthThrottle` (re-exported
+here), which the caller asks before :meth:`DigestAuthenticator.verify`.
+
+Algorithms (RFC 8760 §2.4): challenges are offered in the configured order
+("in order of preference").  An answer in an algorithm at least as strong as
+the weakest one offered is accepted, so offering MD5 alone (for clients
+that fail on any SHA-256 challenge) still accepts SHA-256 answers, while
+offering SHA-256 alone never accepts MD5.
 
 Unknown users and wrong passwords produce identical :class:`AuthResult`
 fields apart from the log-only ``reason``; for an unknown user a digest is
@@ -40,10 +52,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from sip.auth_throttle import AuthThrottle, Refusal, ThrottleLimits
 from sip.errors import SipParseError
 
-# RFC 8760 §2.4: a server lists its challenges in order of preference,
-# most preferred first.  Strongest first here.
+__all__ = [
+    "AuthResult", "AuthThrottle", "Credentials", "DigestAuthenticator", "NonceCounts",
+    "Refusal", "ThrottleLimits", "answer_challenge", "canonical_algorithm", "compute_ha1",
+    "digest_response", "parse_challenges", "parse_digest",
+]
+
+# Strongest first; a client answering a challenge picks the strongest offered.
 _STRENGTH: tuple[str, ...] = ("SHA-256", "MD5")
 _HASHES: dict[str, str] = {"SHA-256": "sha256", "MD5": "md5"}
 # How far in the future an authentic nonce may claim to be issued (clock
@@ -221,6 +239,51 @@ class AuthResult:
     reason: str
 
 
+_BURNT = 1 << 40  # above any 8-hex-digit nonce-count
+
+
+class NonceCounts:
+    """The highest nonce-count accepted per recently used nonce (bounded LRU).
+
+    RFC 7616 §3.4: "The nc value is the hexadecimal count of the number of
+    requests (including the current request) that the client has sent with
+    the nonce value in this request ... The purpose of this directive is to
+    allow the server to detect request replays by maintaining its own copy
+    of this count - if the same nc value is seen twice, then the request is
+    a replay."
+    """
+
+    def __init__(self, size: int = 10000) -> None:
+        if size < 1:
+            raise ValueError(f"NonceCounts size {size} must be >= 1")
+        self.size = size
+        self._seen: OrderedDict[str, int] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def burnt(self, nonce: str) -> bool:
+        return self._seen.get(nonce) == _BURNT
+
+    def burn(self, nonce: str) -> None:
+        """A wrong digest was presented with ``nonce``: never accept it again."""
+        self._remember(nonce, _BURNT)
+
+    def fresh(self, nonce: str, nc: int) -> bool:
+        """True (and remembered) when ``nc`` is higher than any seen with ``nonce``."""
+        last = self._seen.get(nonce)
+        if last is not None and nc <= last:
+            return False
+        self._remember(nonce, nc)
+        return True
+
+    def _remember(self, nonce: str, count: int) -> None:
+        self._seen[nonce] = count
+        self._seen.move_to_end(nonce)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+
+
 class DigestAuthenticator:
     """Issues Digest challenges and verifies credentials (RFC 3261 §22.1, §22.4)."""
 
@@ -231,7 +294,7 @@ class DigestAuthenticator:
         nonce_ttl: float = 300.0,
         algorithms: tuple[str, ...] = ("SHA-256", "MD5"),
         *,
-        nc_cache_size: int = 0,
+        nonce_counts: NonceCounts | None = None,
     ) -> None:
         if not secret:
             raise ValueError("DigestAuthenticator needs a non-empty secret")
@@ -247,12 +310,14 @@ class DigestAuthenticator:
             raise ValueError("at least one digest algorithm is required")
         self.realm = realm
         self.nonce_ttl = nonce_ttl
-        self.algorithms: tuple[str, ...] = tuple(a for a in _STRENGTH if a in wanted)
+        # RFC 8760 §2.4: offered in the order given (the server's preference).
+        self.algorithms: tuple[str, ...] = tuple(dict.fromkeys(wanted))
+        weakest = max(_STRENGTH.index(a) for a in self.algorithms)
+        self.accepted: frozenset[str] = frozenset(_STRENGTH[: weakest + 1])
         self._secret = secret
         self._opaque = hmac.new(secret, b"opaque:" + realm.encode(), "sha256").hexdigest()[:32]
         self._dummy_password = os.urandom(16).hex()
-        self._nc_cache_size = nc_cache_size
-        self._nc_seen: OrderedDict[str, int] = OrderedDict()
+        self.nonce_counts = nonce_counts if nonce_counts is not None else NonceCounts()
 
     # -- nonces ---------------------------------------------------------------
 
@@ -285,7 +350,7 @@ class DigestAuthenticator:
     # -- challenges -----------------------------------------------------------
 
     def challenge(self, now: float, stale: bool = False) -> list[str]:
-        """WWW-Authenticate (or Proxy-Authenticate) values, strongest first.
+        """WWW-Authenticate (or Proxy-Authenticate) values, in the configured order.
 
         RFC 3261 §22.1 / RFC 8760 §2.4: one challenge per algorithm, in order
         of preference; all share one nonce.
@@ -334,8 +399,8 @@ class DigestAuthenticator:
         if request_uri is not None and params["uri"] != request_uri:
             return _fail(f"digest uri {params['uri']!r} is not the request-uri")
         algorithm = canonical_algorithm(params.get("algorithm"))
-        if algorithm is None or algorithm not in self.algorithms:
-            return _fail(f"algorithm {params.get('algorithm')!r} not offered")
+        if algorithm is None or algorithm not in self.accepted:
+            return _fail(f"algorithm {params.get('algorithm')!r} not accepted")
         qop = params.get("qop")
         nc = params.get("nc", "")
         cnonce = params.get("cnonce", "")
@@ -352,9 +417,12 @@ class DigestAuthenticator:
         opaque = params.get("opaque")
         if opaque is not None and not hmac.compare_digest(opaque, self._opaque):
             return _fail("opaque mismatch")
-        issued = self._nonce_issued(params["nonce"])
+        nonce = params["nonce"]
+        issued = self._nonce_issued(nonce)
         if issued is None:
             return _fail(f"nonce not issued by us for {username!r}")
+        if self.nonce_counts.burnt(nonce):
+            return _fail(f"nonce already failed once, for {username!r}")
 
         credentials = lookup(username)
         ha1 = None
@@ -375,6 +443,8 @@ class DigestAuthenticator:
             cnonce=cnonce,
         )
         matches = hmac.compare_digest(expected, params["response"].lower())
+        if not known or not matches:
+            self.nonce_counts.burn(nonce)
         if not known:
             return _fail(f"unknown user {username!r} (or no {algorithm} credentials)")
         if not matches:
@@ -384,20 +454,9 @@ class DigestAuthenticator:
         if age > self.nonce_ttl or age < -_FUTURE_SKEW:
             # RFC 2617 §3.2.1: stale only when the digest was valid.
             return AuthResult(ok=False, username=username, stale=True, reason="stale nonce")
-        if self._nc_cache_size and qop is not None and not self._fresh_nc(params["nonce"], nc):
+        if qop is not None and not self.nonce_counts.fresh(nonce, int(nc, 16)):
             return AuthResult(ok=False, username=username, stale=True, reason=f"replayed nc {nc}")
         return AuthResult(ok=True, username=username, stale=False, reason="ok")
-
-    def _fresh_nc(self, nonce: str, nc: str) -> bool:
-        count = int(nc, 16)
-        last = self._nc_seen.get(nonce)
-        if last is not None and count <= last:
-            return False
-        self._nc_seen[nonce] = count
-        self._nc_seen.move_to_end(nonce)
-        while len(self._nc_seen) > self._nc_cache_size:
-            self._nc_seen.popitem(last=False)
-        return True
 
 
 def _fail(reason: str) -> AuthResult:

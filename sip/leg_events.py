@@ -16,8 +16,16 @@ class Ringing:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Answered:
+    """The far end answered (2xx).
+
+    ``needs_answer``: our INVITE had no offer (late offer, RFC 3261
+    §13.2.1) and ``sdp`` is the peer's offer; the application must answer it
+    with ``outgoing.ack(answer_sdp)`` (the ACK carries the answer).
+    """
+
     sdp: bytes | None
     target: str = ""  # which fork answered (request URI)
+    needs_answer: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,7 +38,13 @@ class Failed:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ended:
-    """An established call ended; ``by`` is "remote" or "local"."""
+    """An established call ended for a reason the application did not choose.
+
+    ``by`` is "remote" (BYE, no ACK, the peer stopped answering) or "local"
+    (the stack gave up, e.g. no answer to a late offer); ``reason`` is the
+    true cause for the call record: "bye", "no ACK", "re-INVITE 481",
+    "INFO timeout", "no SDP answer in ACK", ...
+    """
 
     by: str
     reason: str
@@ -43,7 +57,13 @@ class Cancelled:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Acked:
-    """The ACK for our 2xx arrived: the incoming leg is confirmed."""
+    """The ACK for our 2xx arrived: the incoming leg is confirmed.
+
+    ``sdp`` is the peer's answer when our 2xx carried the offer (the INVITE
+    or re-INVITE had none: late offer, RFC 3261 §13.2.1), else None.
+    """
+
+    sdp: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -123,6 +123,11 @@ class StreamParser:
         """Bytes received but not yet returned as a message."""
         return bytes(self._buf)
 
+    @property
+    def buffered(self) -> int:
+        """How many bytes of an unfinished message (or ping) are waiting."""
+        return len(self._buf)
+
     def next_message(self) -> Request | Response | None:
         """The next complete message, or ``None`` if more bytes are needed."""
         if self._error is not None:

@@ -7,11 +7,14 @@ grows by one each time; the Contact says where the provider sends calls.
 refreshes reuse the challenge with the next nonce count until the registrar
 asks again. §10.2.4: the binding is refreshed before it expires (here at
 half its lifetime); a refused or unanswered REGISTER is retried later.
+
+The refresh is a timer as data: ``ua.arm(self, "refresh", delay)`` and the
+user agent calls :meth:`OutboundRegistration.on_timer`.  Over TCP the
+connection is kept open while the binding lives (RFC 5626).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -27,6 +30,7 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE_S = 30.0
 MIN_REFRESH_S = 1.0
+TIMER_REFRESH = "refresh"
 
 
 class OutboundRegistration:
@@ -61,7 +65,6 @@ class OutboundRegistration:
         self.last_status: int | None = None
         self._challenge: tuple[str, str] | None = None  # (header value, 401/407 name)
         self._nc = 0
-        self._timer: asyncio.TimerHandle | None = None
         self._stopped = False
 
     def start(self) -> None:
@@ -70,9 +73,7 @@ class OutboundRegistration:
     def stop(self) -> None:
         """Remove the binding (Expires: 0) and stop refreshing."""
         self._stopped = True
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self.ua.disarm(self, TIMER_REFRESH)
         if self.registered:
             self._send(0)
 
@@ -129,6 +130,7 @@ class OutboundRegistration:
             granted = _granted(response, self.contact)
             lifetime = granted if granted is not None else expires
             self._set(True, lifetime)
+            self.ua.keep_flow(self.target, lifetime or expires)
             self._schedule(max(MIN_REFRESH_S, (lifetime or expires) / 2))
             return
         self._failed(status, response.reason)
@@ -152,15 +154,11 @@ class OutboundRegistration:
                 self.on_change(self)
 
     def _schedule(self, delay: float) -> None:
-        if self._stopped:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_later(delay, self._refresh)
-
-    def _refresh(self) -> None:
-        self._timer = None
         if not self._stopped:
+            self.ua.arm(self, TIMER_REFRESH, delay)
+
+    def on_timer(self, name: str, now: float) -> None:
+        if name == TIMER_REFRESH and not self._stopped:
             self._send(self.expires)
 
 

@@ -21,6 +21,7 @@ from typing import cast
 from sip.errors import SipParseError
 from sip.message import Request, Response
 from sip.parser import StreamParser, parse_error_response, parse_message
+from sip.tcp_guard import TcpGuard, TcpLimits
 
 log = logging.getLogger("jono.sip.transport")
 
@@ -45,6 +46,12 @@ class Target:
 
 
 MessageHandler = Callable[[Request | Response, Target], None]
+ErrorHandler = Callable[[Target], None]
+"""Told when messages for a target could not be sent (RFC 3261 §18.4)."""
+
+
+def _no_error_handler(target: Target) -> None:
+    pass
 
 
 class UdpTransport(asyncio.DatagramProtocol):
@@ -98,8 +105,9 @@ class UdpTransport(asyncio.DatagramProtocol):
 
 
 class _TcpConnection(asyncio.Protocol):
-    def __init__(self, owner: TcpTransport) -> None:
+    def __init__(self, owner: TcpTransport, *, accepted: bool) -> None:
         self.owner = owner
+        self.accepted = accepted
         self.parser = StreamParser()
         self.transport: asyncio.Transport | None = None
         self.peer: Target | None = None
@@ -108,16 +116,23 @@ class _TcpConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Target("tcp", host, port)
+        if not self.owner.opened(self):
+            self.peer = None
+            self.transport.abort()
+            return
         self.owner.connections[self.peer] = self
 
     def data_received(self, data: bytes) -> None:
-        assert self.peer is not None and self.transport is not None
+        if self.peer is None or self.transport is None:
+            return
+        messages = 0
         try:
             self.parser.feed(data)
             while True:
                 message = self.parser.next_message()
                 if message is None:
                     break
+                messages += 1
                 try:
                     self.owner.on_message(message, self.peer)
                 except Exception:
@@ -129,33 +144,127 @@ class _TcpConnection(asyncio.Protocol):
                 self.transport.write(reply)
             log.info("closing %s after bad message: %s", self.peer, err.reason)
             self.transport.close()
+            return
         if self.parser.pings_received:
             # RFC 5626 §3.5.1: answer a CRLFCRLF ping with a CRLF pong.
             self.transport.write(b"\r\n" * self.parser.pings_received)
             self.parser.pings_received = 0
+        self.owner.received(self.peer, messages=messages, partial=self.parser.buffered > 0)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.peer is not None and self.owner.connections.get(self.peer) is self:
-            del self.owner.connections[self.peer]
+        if self.peer is not None:
+            self.owner.lost(self)
 
 
 class TcpTransport:
-    """SIP over TCP: a listening server plus outgoing connections on demand."""
+    """SIP over TCP: a listening server plus outgoing connections on demand.
+
+    Every connection is watched by a :class:`~sip.tcp_guard.TcpGuard` (per
+    source limit, message deadline, idle timeout); this edge only arms the
+    loop timer at the guard's next deadline and closes what it returns.
+    """
 
     name = "tcp"
 
-    def __init__(self, on_message: MessageHandler) -> None:
+    def __init__(
+        self, on_message: MessageHandler, limits: TcpLimits | None = None,
+        on_error: ErrorHandler = _no_error_handler,
+    ) -> None:
         self.on_message = on_message
+        self.on_error = on_error
         self.connections: dict[Target, _TcpConnection] = {}
         self.server: asyncio.base_events.Server | None = None
         self._pending: dict[Target, list[bytes]] = {}
+        self.guard = TcpGuard(limits)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._refusing: set[str] = set()
+
+    @property
+    def limits(self) -> TcpLimits:
+        return self.guard.limits
+
+    @limits.setter
+    def limits(self, limits: TcpLimits) -> None:
+        """New limits apply to the next deadline each connection reaches."""
+        self.guard.limits = limits
 
     async def listen(self, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
-            lambda: _TcpConnection(self), host, port, reuse_address=True
+            lambda: _TcpConnection(self, accepted=True), host, port, reuse_address=True
         )
 
+    # -- the guard ------------------------------------------------------------
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def opened(self, conn: _TcpConnection) -> bool:
+        assert conn.peer is not None
+        host = conn.peer.host
+        if not self.guard.accept(conn.peer, host, self._now(), accepted=conn.accepted):
+            if host not in self._refusing:
+                self._refusing.add(host)
+                log.warning("tcp: refusing connections from %s: %d open (max_per_source)",
+                            host, self.guard.connections_from(host))
+            return False
+        self._schedule()
+        return True
+
+    def received(self, peer: Target, *, messages: int, partial: bool) -> None:
+        self.guard.received(peer, self._now(), messages=messages, partial=partial)
+        self._schedule()
+
+    def lost(self, conn: _TcpConnection) -> None:
+        peer = conn.peer
+        assert peer is not None
+        if self.connections.get(peer) is conn:
+            del self.connections[peer]
+            self.guard.closed(peer)
+            if peer.host in self._refusing and (
+                self.guard.connections_from(peer.host) < self.guard.limits.max_per_source
+            ):
+                self._refusing.discard(peer.host)
+
+    def _key(self, target: Target) -> Target:
+        conn = self.connections.get(target)
+        return conn.peer if conn is not None and conn.peer is not None else target
+
+    def keep(self, target: Target, until: float) -> None:
+        """Keep the connection to ``target`` open until ``until`` (a registration flow)."""
+        self.guard.keep(self._key(target), until)
+        self._schedule()
+
+    def hold(self, target: Target) -> None:
+        """A dialog uses the connection to ``target``: never close it as idle."""
+        self.guard.hold(self._key(target))
+
+    def release(self, target: Target) -> None:
+        self.guard.release(self._key(target), self._now())
+        self._schedule()
+
+    def _schedule(self) -> None:
+        deadline = self.guard.next_deadline()
+        if deadline is None:
+            return
+        if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        for peer, reason in self.guard.expired(self._now()):
+            conn = self.connections.get(cast(Target, peer))
+            if conn is not None and conn.transport is not None:
+                log.info("closing tcp connection %s: %s", peer, reason)
+                conn.transport.close()
+        self._schedule()
+
+    # -- sending --------------------------------------------------------------
     def send(self, data: bytes, target: Target) -> None:
         conn = self.connections.get(target)
         if conn is not None and conn.transport is not None and not conn.transport.is_closing():
@@ -172,20 +281,27 @@ class TcpTransport:
         loop = asyncio.get_running_loop()
         try:
             _, conn = await asyncio.wait_for(
-                loop.create_connection(lambda: _TcpConnection(self), target.host, target.port),
+                loop.create_connection(
+                    lambda: _TcpConnection(self, accepted=False), target.host, target.port
+                ),
                 timeout=5.0,
             )
         except (TimeoutError, OSError) as err:
             log.info("tcp connect to %s failed: %s", target, err)
             self._pending.pop(target, None)
+            self.on_error(target)
             return
-        # The connection registered itself under its peer name, which is the target.
+        # The connection registered itself under its peer name; the target may
+        # name the same peer differently (a host name): it becomes an alias.
         self.connections[target] = conn
         for data in self._pending.pop(target, []):
             if conn.transport is not None:
                 conn.transport.write(data)
 
     def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self.server is not None:
             self.server.close()
         for conn in list(self.connections.values()):
@@ -196,9 +312,12 @@ class TcpTransport:
 class TransportSet:
     """UDP and TCP bound to the same host and port."""
 
-    def __init__(self, on_message: MessageHandler) -> None:
+    def __init__(
+        self, on_message: MessageHandler, tcp_limits: TcpLimits | None = None,
+        on_error: ErrorHandler = _no_error_handler,
+    ) -> None:
         self.udp = UdpTransport(on_message)
-        self.tcp = TcpTransport(on_message)
+        self.tcp = TcpTransport(on_message, tcp_limits, on_error)
         self.host = ""
         self.port = 0
 
@@ -219,6 +338,19 @@ class TransportSet:
                 self.udp.send(data, target)
         except Exception:  # a send failure is a transport error, never a crash
             log.exception("send to %s failed", target)
+
+    # -- flows worth keeping (RFC 5626); no-ops for UDP -------------------
+    def keep(self, target: Target, until: float) -> None:
+        if target.transport == "tcp":
+            self.tcp.keep(target, until)
+
+    def hold(self, target: Target) -> None:
+        if target.transport == "tcp":
+            self.tcp.hold(target)
+
+    def release(self, target: Target) -> None:
+        if target.transport == "tcp":
+            self.tcp.release(target)
 
     def close(self) -> None:
         if self.udp.transport is not None:

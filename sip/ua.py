@@ -13,6 +13,15 @@ their owner: a dialog's leg for in-dialog requests, else the application's
 Checks that every UAS must make before a request reaches the application
 (§8.2: method, Require, merged requests, Max-Forwards) live here, so the
 application only sees requests it can act on.
+
+Timers above the transaction layer (2xx retransmission, CANCEL give-up,
+registration refresh) are data too: their owners arm named deadlines in
+:attr:`UserAgent.timers` (:class:`~sip.timer_queue.TimerQueue`) and the one
+loop timer here fires whichever of the two is due first.
+
+TCP flows worth keeping (RFC 5626): a 2xx to a REGISTER received
+over TCP keeps its connection open until the binding expires, and a dialog
+holds its connection while it lasts (see :mod:`sip.tcp_guard`).
 """
 
 from __future__ import annotations
@@ -27,6 +36,8 @@ from sip.dialog import Dialog, new_branch, new_tag
 from sip.errors import SipError
 from sip.headers import Via
 from sip.message import Request, Response, make_response
+from sip.tcp_guard import TcpLimits
+from sip.timer_queue import TimerOwner, TimerQueue
 from sip.timers import TimerConfig
 from sip.transaction.base import ServerTransaction
 from sip.transaction.layer import (
@@ -62,6 +73,14 @@ class DialogOwner(Protocol):
     def on_dialog_request(self, request: Request, txn: object | None, source: Target) -> None: ...
 
 
+class CancelListener(Protocol):
+    """The UAS leg of an INVITE that a CANCEL may end (RFC 3261 §9.2)."""
+
+    local_tag: str
+
+    def on_cancel(self, cancel: Request) -> None: ...
+
+
 class RequestHandler(Protocol):
     """What the application implements to receive out-of-dialog requests."""
 
@@ -76,10 +95,12 @@ class UserAgent:
         public_host: str | None = None,
         timers: TimerConfig | None = None,
         user_agent: str = "Jono",
+        tcp_limits: TcpLimits | None = None,
     ) -> None:
         self.handler = handler
-        self.transports = TransportSet(self._on_message)
+        self.transports = TransportSet(self._on_message, tcp_limits, self._transport_failed)
         self.layer = TransactionLayer(timers or TimerConfig())
+        self.timers = TimerQueue()
         self.public_host = public_host
         self.user_agent = user_agent
         self.dialogs: dict[tuple[str, str, str], DialogOwner] = {}
@@ -89,7 +110,7 @@ class UserAgent:
         self._loop: asyncio.AbstractEventLoop | None = None
         # §8.2.2.2 merged requests: (from tag, call-id, cseq) -> branch.
         self._in_progress: dict[tuple[str, str, str], str] = {}
-        self.cancel_listeners: dict[int, Callable[[Request], None]] = {}
+        self.cancel_listeners: dict[int, CancelListener] = {}
         self.responses_sent: dict[int, int] = {}  # by status code, for metrics
 
     # -- lifecycle ----------------------------------------------------------
@@ -140,7 +161,46 @@ class UserAgent:
         self.responses_sent[status] = self.responses_sent.get(status, 0) + 1
         if "Server" not in response.headers:
             response.headers.add("Server", self.user_agent)
-        self._run(self.layer.send_response(cast(ServerTransaction, txn), response, self.now()))
+        server_txn = cast(ServerTransaction, txn)
+        now = self.now()
+        if 200 <= response.status < 300 and server_txn.request.method == "REGISTER":
+            self._keep_registration_flow(server_txn, response, now)
+        self._run(self.layer.send_response(server_txn, response, now))
+
+    def _keep_registration_flow(self, txn: ServerTransaction, response: Response, now: float) -> None:
+        """RFC 5626 / RFC 3261 §18: keep a TCP connection that carries a
+        registration open while the binding it made lives."""
+        target = txn.target
+        if not isinstance(target, Target) or not target.reliable:
+            return
+        ours = {c.uri for c in txn.request.contacts}
+        lifetimes = [
+            int(value) for c in response.contacts
+            if c.uri in ours and (value := str(c.params.get("expires") or "")).isdigit()
+        ]  # fmt: skip
+        self.transports.keep(target, now + max(lifetimes, default=0))
+
+    # -- TU timers (§13.3.1.4, §9.1, §10.2.4) ---------------------------------
+    def arm(self, owner: TimerOwner, name: str, delay: float) -> None:
+        """Call ``owner.on_timer(name, now)`` in ``delay`` seconds (re-arms ``name``)."""
+        self.timers.arm(owner, name, self.now() + delay)
+        self._schedule()
+
+    def disarm(self, owner: TimerOwner, name: str) -> None:
+        self.timers.cancel(owner, name)
+
+    # -- flows ------------------------------------------------------------------
+    def hold_flow(self, target: Target) -> None:
+        """A dialog runs over ``target``: keep its TCP connection (released with
+        :meth:`release_flow`)."""
+        self.transports.hold(target)
+
+    def release_flow(self, target: Target) -> None:
+        self.transports.release(target)
+
+    def keep_flow(self, target: Target, seconds: float) -> None:
+        """Keep the TCP connection to ``target`` for ``seconds`` (e.g. a binding's lifetime)."""
+        self.transports.keep(target, self.now() + seconds)
 
     def respond(
         self,
@@ -187,6 +247,17 @@ class UserAgent:
             return
         self._run(events)
 
+    def _transport_failed(self, target: Target) -> None:
+        """RFC 3261 §17.1.4: "the client transaction SHOULD inform the TU that a
+        transport failure has occurred" - for every client transaction whose
+        message could not reach ``target`` (e.g. a TCP connect refused)."""
+        now = self.now()
+        events: list[LayerEvent] = []
+        for txn in self.layer.transactions():
+            if txn.target == target and not txn.terminated and not isinstance(txn, ServerTransaction):
+                events.extend(self.layer.transport_error(txn, now))
+        self._run(events)
+
     def _run(self, events: Sequence[LayerEvent]) -> None:
         for event in events:
             try:
@@ -219,6 +290,9 @@ class UserAgent:
 
     def _schedule(self) -> None:
         deadline = self.layer.next_deadline()
+        tu_deadline = self.timers.next_deadline()
+        if tu_deadline is not None and (deadline is None or tu_deadline < deadline):
+            deadline = tu_deadline
         if deadline is None or self._loop is None:
             return
         if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
@@ -231,7 +305,14 @@ class UserAgent:
     def _on_timer(self) -> None:
         self._timer = None
         self._timer_at = None
-        self._run(self.layer.advance(self.now()))
+        now = self.now()
+        self._run(self.layer.advance(now))
+        for owner, name in self.timers.due(now):
+            try:
+                owner.on_timer(name, now)
+            except Exception:  # one bad call never harms another
+                log.exception("error in timer %s of %r", name, type(owner).__name__)
+        self._schedule()
 
     def _stray_response(self, response: Response) -> None:
         # A retransmitted 2xx whose INVITE transaction is gone: the dialog's
@@ -274,9 +355,12 @@ class UserAgent:
             else:
                 self.respond(txn, request, 501, headers=(("Allow", ALLOW_HEADER),))
             return False
-        # RFC 3261 §16.3 step 3 / §8.2: a request that has run out of hops.
+        # RFC 3261 §16.3 step 3: "If the Max-Forwards value is 0, the proxy
+        # MUST NOT forward the request ... return a 483 (Too many hops)".  A
+        # B2BUA forwards every call it does not answer itself, so it refuses
+        # at 0 (OPTIONS, which we answer ourselves, excepted; §11).
         max_forwards = request.headers.get("Max-Forwards")
-        if max_forwards is not None and max_forwards.strip() == "0" and method != "OPTIONS":
+        if max_forwards is not None and method != "OPTIONS" and _hops_left(max_forwards) == 0:
             self.respond(txn, request, 483)
             return False
         # §8.2.2.3: "If a UAS does not understand an option-tag listed in a
@@ -308,12 +392,22 @@ class UserAgent:
         # with a 481 ... If the transaction for the original request still
         # exists, ... the UAS ... respond[s] to the CANCEL with a 200."
         invite_txn = self.layer.find_invite_server_for_cancel(request)
-        listener = self.cancel_listeners.get(id(invite_txn)) if invite_txn is not None else None
-        if invite_txn is None or listener is None:
+        if invite_txn is None:
             self.respond(txn, request, 481)
             return
-        self.respond(txn, request, 200, to_tag=request.to.tag or None)
-        listener(request)
+        # "Regardless of the method of the original request, as long as the
+        # CANCEL matched an existing transaction, the UAS answers the CANCEL
+        # request itself with a 200 (OK) response" - and "the To tag of the
+        # response to the CANCEL and the To tag in the response to the
+        # original request SHOULD be the same."  A CANCEL after the final
+        # response has no other effect.
+        listener = self.cancel_listeners.get(id(invite_txn))
+        if listener is None:
+            answered = invite_txn.last_response
+            self.respond(txn, request, 200, to_tag=answered.to.tag if answered is not None else None)
+            return
+        self.respond(txn, request, 200, to_tag=listener.local_tag)
+        listener.on_cancel(request)
 
     def _in_dialog(self, request: Request, txn: object | None, source: Target, to_tag: str) -> None:
         key = (request.call_id, to_tag, request.from_.tag or "")
@@ -332,6 +426,12 @@ class UserAgent:
             self.respond(txn, request, 501, headers=(("Allow", ALLOW_HEADER),), to_tag=to_tag)
             return
         owner.on_dialog_request(request, txn, source)
+
+
+def _hops_left(value: str) -> int | None:
+    """The Max-Forwards count (RFC 3261 §20.22), or None if it is not a number."""
+    text = value.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _merge_key(request: Request) -> tuple[str, str, str]:

@@ -42,10 +42,11 @@ from acd.calls.party import Party
 from acd.calls.ports import IncomingLeg, RecordSink
 from acd.calls.registry import CallRegistry
 from acd.calls.status import outcome_of
+from acd.logs import info_enabled
 from media.dtmf import parse_dtmf_relay
 from media.engine import MediaEngine
 from media.leg import MediaLeg
-from sip.leg_events import Cancelled, Ended, Info, LegEvent, ReInvite
+from sip.leg_events import Acked, Cancelled, Ended, Info, LegEvent, ReInvite
 
 log = structlog.stdlib.get_logger("jono.calls")
 
@@ -123,6 +124,8 @@ class Call:
         self.note: str | None = None  # what the plan did last: message, overflow, ...
         self.variables: dict[str, str] = {}
         self.caller_answer: bytes | None = None  # Jono's SDP answer to the caller
+        self.late_offer = False  # the caller's INVITE had no offer: ours was in the 2xx
+        self._negotiated: asyncio.Future[None] | None = None
         self.on_digit: Callable[[str], None] | None = None
         self.on_end: list[Callable[[Call], None]] = []
         self._ended: asyncio.Future[None] | None = None
@@ -190,7 +193,13 @@ class Call:
             return False
         offer = self.incoming.sdp if self.incoming is not None else None
         try:
-            self.caller_answer = media.local_sdp_answer(offer or b"")
+            if offer is None and self.incoming is not None:
+                # Late offer (RFC 3261 §13.2.1): our offer goes in the 2xx and
+                # the caller's answer comes back in the ACK.
+                self.caller_answer = media.make_offer()
+                self.late_offer = True
+            else:
+                self.caller_answer = media.local_sdp_answer(offer or b"")
         except SdpProblem as err:
             media.close()
             log.info("no common codec with caller", call_id=self.id, error=str(err))
@@ -259,10 +268,12 @@ class Call:
             self.answered_at = datetime.now(UTC)
         self.connected_at = self.connected_at or datetime.now(UTC)
         self._move("connect")
-        log.info(
-            "call connected", call_id=self.id, party=party.role, user=party.user,
-            device=party.device, media="anchored" if party.media is not None else "passthrough",
-        )
+        if info_enabled():
+            log.info(
+                "call connected", call_id=self.id, party=party.role, user=party.user,
+                device=party.device,
+                media="anchored" if party.media is not None else "passthrough",
+            )
 
     def bridge_media(self, party: Party) -> None:
         caller = self.caller
@@ -304,13 +315,14 @@ class Call:
                 party.media.close()
         if self.registry is not None:
             self.registry.remove(self)
-        status, disposition = self.disposition_now()
-        log.info(
-            "call ended", call_id=self.id, by=by, reason=reason, status=status,
-            disposition=disposition, caller=self.caller_number, callee=self.callee,
-            note=self.note,
-            seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
-        )
+        if info_enabled():
+            status, disposition = self.disposition_now()
+            log.info(
+                "call ended", call_id=self.id, by=by, reason=reason, status=status,
+                disposition=disposition, caller=self.caller_number, callee=self.callee,
+                note=self.note,
+                seconds=round((self.ended_at - self.started_at).total_seconds(), 3),
+            )
         for hook in self.on_end:
             try:
                 hook(self)
@@ -349,7 +361,16 @@ class Call:
             "end_reason": self.end_reason,
             "detail": json.dumps(self.variables) if self.variables else None,
             "media": json.dumps(media) if media else None,
+            "agent": self.taken_by(),
         }
+
+    def taken_by(self) -> str | None:
+        """The user who took the call: a queue's agent, else a dialled user who answered."""
+        for role in ("agent", "callee"):
+            for party in self.parties[1:]:
+                if party.role == role and party.user is not None:
+                    return party.user
+        return None
 
     def disposition_now(self) -> tuple[int, str]:
         """The call record's final status and what really happened (S2):
@@ -381,7 +402,10 @@ class Call:
         return self.parties[1] if party is self.parties[0] else self.parties[0]
 
     def _on_event(self, party: Party, event: LegEvent) -> None:
-        if isinstance(event, Cancelled):
+        if isinstance(event, Acked):
+            if event.sdp is not None:
+                self._late_answer(party, event.sdp)
+        elif isinstance(event, Cancelled):
             self.end(party.role, "cancel", 487)
         elif isinstance(event, Ended):
             self.end(party.role, event.reason)
@@ -401,6 +425,33 @@ class Call:
                 digit = parse_dtmf_relay(event.body)
                 if digit:
                     party.media.inject_dtmf(digit)
+
+    def media_negotiated(self) -> asyncio.Future[None]:
+        """Done when the caller's media can be played to: at once, or for a late
+        offer when the caller's answer has come in the ACK."""
+        if self._negotiated is None:
+            self._negotiated = asyncio.get_running_loop().create_future()
+            media = self.caller.media
+            if not self.late_offer or (media is not None and media.codec is not None):
+                self._negotiated.set_result(None)
+        return self._negotiated
+
+    def _late_answer(self, party: Party, sdp: bytes) -> None:
+        """The caller's answer to the offer in our 2xx (RFC 3261 §13.2.1)."""
+        if party.media is not None:
+            try:
+                party.media.apply_answer(sdp)
+            except SdpProblem as err:
+                log.info("late answer unusable", call_id=self.id, error=str(err))
+                self.end("jono", "no common codec")
+                return
+            if self._negotiated is not None and not self._negotiated.done():
+                self._negotiated.set_result(None)
+            return
+        other = self._other(party)
+        if other is not None and other.ack is not None:
+            other.ack(sdp)  # passed through: the callee's offer, the caller's answer
+            other.ack = None
 
     def _media_dead(self, party: Party, leg: MediaLeg) -> None:
         log.info("no RTP: hanging up", call_id=self.id, party=party.role)

@@ -51,8 +51,9 @@ class Dial:
     headers: tuple[tuple[str, str], ...] = ()
     credentials: Credentials | None = None
     ring_timeout: float | None = None
-    offer: bytes | None = None  # passthrough: the caller's own SDP offer
+    offer: bytes | None = None  # passthrough: the caller's own SDP offer (b"": none, late)
     role: str = "callee"
+    max_forwards: int = 70  # a call on behalf of another carries its count down
     user: str | None = None
     managed: bool = False
 
@@ -122,7 +123,8 @@ class Attempt:
         leg = self.dialer.legs.outgoing(
             [(t.uri, t.target) for t in dial.targets],
             from_uri=dial.from_uri, to_uri=dial.to_uri, from_display=dial.from_display,
-            sdp=sdp, headers=dial.headers, credentials=dial.credentials,
+            sdp=sdp or None, headers=dial.headers, credentials=dial.credentials,
+            max_forwards=max(0, dial.max_forwards),
         )
         self.leg = leg
         leg.listener = self._on_event
@@ -189,6 +191,7 @@ class Attempt:
         party = Party(
             self.dial.role, leg, media, user=self.dial.user, device=device,
             managed=self.dial.managed, answer_sdp=event.sdp,
+            ack=leg.ack if event.needs_answer else None,
         )
         self.media = None  # the party owns it now
         self.leg = None

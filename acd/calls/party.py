@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from acd.calls.ports import IncomingLeg, OutgoingLeg
 from media.leg import MediaLeg
 
@@ -17,7 +19,7 @@ class Party:
     registry does not report it as busy with other work. ``answer_sdp``: the
     far end's answer when media passes through Jono untouched."""
 
-    __slots__ = ("role", "leg", "media", "user", "device", "managed", "answer_sdp")
+    __slots__ = ("role", "leg", "media", "user", "device", "managed", "answer_sdp", "ack")
 
     def __init__(
         self,
@@ -29,6 +31,7 @@ class Party:
         device: str | None = None,
         managed: bool = False,
         answer_sdp: bytes | None = None,
+        ack: Callable[[bytes], None] | None = None,
     ) -> None:
         if role not in ROLES:
             raise ValueError(f"party role {role!r} must be one of {ROLES}")
@@ -39,6 +42,8 @@ class Party:
         self.device = device
         self.managed = managed
         self.answer_sdp = answer_sdp
+        # Its 2xx carried the offer (our INVITE had none): our ACK carries the answer.
+        self.ack = ack
 
     def __repr__(self) -> str:
         return f"<Party {self.role} {self.user or ''} {self.leg.call_id}>"

@@ -45,6 +45,9 @@ class IncomingLeg(SipLeg, Protocol):
     @property
     def sdp(self) -> bytes | None: ...
 
+    @property
+    def max_forwards(self) -> int: ...
+
     def ring(self, sdp: bytes | None = None) -> None: ...
 
     def answer(self, sdp: bytes | None, headers: Sequence[tuple[str, str]] = ()) -> None: ...
@@ -64,6 +67,9 @@ class OutgoingLeg(SipLeg, Protocol):
 
     def cancel(self) -> None: ...
 
+    def ack(self, sdp: bytes) -> None:
+        """Late offer: the answer to the offer in the peer's 2xx."""
+
 
 class LegFactory(Protocol):
     """Makes SIP legs; the real one wraps the user agent (acd.telephony.legs)."""
@@ -80,6 +86,7 @@ class LegFactory(Protocol):
         sdp: bytes | None = None,
         headers: Sequence[tuple[str, str]] = (),
         credentials: Credentials | None = None,
+        max_forwards: int = 70,
     ) -> OutgoingLeg: ...
 
 

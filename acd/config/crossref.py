@@ -1,13 +1,18 @@
 """Checks across sections, run once every model is valid on its own.
 
-Each check yields ``Finding(path, message, at_key)``; the loader turns the
-path into file:line:col.  ``at_key`` points at the key rather than its value
-(for a member that is not a user, the member's name is the mistake).
+Each check yields ``Finding(path, message, at_key, reference)``; the loader
+turns the path into file:line:col.  ``at_key`` points at the key rather than
+its value (for a member that is not a user, the member's name is the
+mistake).  ``reference`` marks a name that points nowhere: those are
+reported even for an entry that also has field errors.
+
+:func:`warnings` finds what is legal but probably a mistake.
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +23,7 @@ from acd.config.dialplan import Dialplan
 from acd.config.errors import KeyPath
 from acd.config.schedules import parse_hours
 from acd.config.trunks import NumberRules
-from acd.config.types import NAMED_KINDS, Destination, format_hhmm
+from acd.config.types import NAMED_KINDS, Destination, format_hhmm, parse_source
 from acd.config.users import REGISTERING_KINDS
 
 # Finds a prompt file written at a key path: the resolved path, or None if missing.
@@ -30,8 +35,6 @@ Locator = Callable[[KeyPath, str], Path | None]
 NOT_YET = {
     "voicemail": "voicemail is not available yet: forward to a user, a queue or a number, "
     "or play no_answer_message",
-    "callback": "callback is not available yet: send callers to a queue, a menu or an "
-    "announcement instead",
 }
 
 
@@ -40,6 +43,7 @@ class Finding:
     path: KeyPath
     message: str
     at_key: bool = False
+    reference: bool = False
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -115,12 +119,11 @@ def _destinations(plan: Dialplan, names: Names) -> Iterator[Finding]:
         target = dest.target or ""
         section = sections.get(dest.kind, dest.kind + "s")
         if dest.kind in NAMED_KINDS and target not in names(section):
-            yield Finding(path=path, message=unknown(section[:-1], target, names(section)))
+            message = unknown(section[:-1], target, names(section))
+            yield Finding(path=path, message=message, reference=True)
         elif dest.kind == "callback" and target in plan.queues:
             if plan.queues[target].callback is None:
                 yield Finding(path=path, message=f"queue '{target}' has no callback settings")
-            else:
-                yield Finding(path=path, message=NOT_YET["callback"])
         elif dest.kind == "voicemail" and target in plan.users:
             if not plan.users[target].voicemail:
                 message = f"user '{target}' has no voicemail (set voicemail: true)"
@@ -175,6 +178,10 @@ def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
         if user.no_answer_message is not None and user.forward_no_answer is not None:
             message = "give no_answer_message or forward_no_answer, not both"
             yield Finding(path=path, message=message)
+        for index, queue in enumerate(user.supervises):
+            if queue not in names("queues"):
+                message = unknown("queue", queue, names("queues"))
+                yield Finding(path=(*path, "supervises", index), message=message)
         for index, device in enumerate(user.devices):
             dpath: KeyPath = (*path, "devices", index)
             if device.kind == "static" and device.contact is None:
@@ -183,7 +190,7 @@ def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
                 yield Finding(path=dpath, message="a mobile device needs 'number' and 'trunk'")
             if device.trunk is not None and device.trunk not in names("trunks"):
                 message = unknown("trunk", device.trunk, names("trunks"))
-                yield Finding(path=(*dpath, "trunk"), message=message)
+                yield Finding(path=(*dpath, "trunk"), message=message, reference=True)
 
 
 def _queues(plan: Dialplan, names: Names) -> Iterator[Finding]:
@@ -192,14 +199,26 @@ def _queues(plan: Dialplan, names: Names) -> Iterator[Finding]:
         for member in queue.members:
             if member not in names("users"):
                 message = unknown("user", member, names("users"))
-                yield Finding(path=(*path, "members", member), message=message, at_key=True)
+                yield Finding(
+                    path=(*path, "members", member), message=message, at_key=True, reference=True
+                )
         if queue.exit_key is not None and queue.exit_destination is None:
             yield Finding(path=(*path, "exit_key"), message="exit_key needs exit_destination")
-        if queue.callback is not None:
-            yield Finding(path=(*path, "callback"), message=NOT_YET["callback"])
         if queue.schedule is not None and queue.schedule not in names("schedules"):
             message = unknown("schedule", queue.schedule, names("schedules"))
-            yield Finding(path=(*path, "schedule"), message=message)
+            yield Finding(path=(*path, "schedule"), message=message, reference=True)
+        callback = queue.callback
+        if callback is None:
+            continue
+        exit_to = queue.exit_destination
+        if queue.exit_key == callback.key and str(exit_to) != f"callback:{name}":
+            message = (f"'{callback.key}' is also the exit key, which leads to {exit_to}: "
+                       "give the callback another key")
+            yield Finding(path=(*path, "callback", "key"), message=message)
+        timed = callback.offer_after_open_minutes or callback.stop_before_close_min
+        if timed and queue.schedule is None:
+            message = "offer_after_open_minutes and stop_before_close_min need the queue's schedule"
+            yield Finding(path=(*path, "callback"), message=message)
 
 
 def _outbound(plan: Dialplan, names: Names) -> Iterator[Finding]:
@@ -207,7 +226,7 @@ def _outbound(plan: Dialplan, names: Names) -> Iterator[Finding]:
     if trunk is not None:
         if trunk not in names("trunks"):
             message = unknown("trunk", trunk, names("trunks"))
-            yield Finding(path=("outbound", "trunk"), message=message)
+            yield Finding(path=("outbound", "trunk"), message=message, reference=True)
         elif trunk in plan.trunks and plan.trunks[trunk].outbound is None:
             message = f"trunk '{trunk}' has no 'outbound' gateway to call out through"
             yield Finding(path=("outbound", "trunk"), message=message)
@@ -275,10 +294,14 @@ def prompt_fields(plan: Dialplan) -> Iterator[tuple[KeyPath, str]]:
         if isinstance(queue.whisper, str):
             yield ("queues", name, "whisper"), queue.whisper
         if queue.callback is not None:
-            for field in ("offer_announcement", "agent_announcement"):
-                value = getattr(queue.callback, field)
+            callback = queue.callback
+            for field, value in (("offer_announcement", callback.offer_announcement),
+                                 ("agent_announcement", callback.agent_announcement)):
                 if value is not None:
                     yield ("queues", name, "callback", field), value
+            for index, interval in enumerate(callback.intervals):
+                if interval.prompt is not None:
+                    yield ("queues", name, "callback", "intervals", index, "prompt"), interval.prompt
     for name, user in plan.users.items():
         if user.no_answer_message is not None:
             yield ("users", name, "no_answer_message"), user.no_answer_message
@@ -296,4 +319,59 @@ def _prompts(plan: Dialplan, locate: Locator, names: Names) -> Iterator[Finding]
             continue
         hint = did_you_mean(prompt, names("announcements"))
         message = f"'{prompt}' is neither an announcement nor an existing file{hint}"
-        yield Finding(path=path, message=message)
+        yield Finding(path=path, message=message, reference=True)
+
+
+# -- warnings: legal, but probably not what the admin meant ------------------------
+
+
+def warnings(plan: Dialplan) -> list[Finding]:
+    return [*_shadowed_numbers(plan), *_trunk_sources_shared_with_phones(plan)]
+
+
+def _shadowed_numbers(plan: Dialplan) -> Iterator[Finding]:
+    """A number with the digits of a feature code.  Which wins: the feature
+    code, for the plan's own users (they dial it); trunk callers never reach
+    feature codes, so for them the number applies (if the trunk may reach it)."""
+    for code, dialled in plan.feature_codes.model_dump().items():
+        if dialled in plan.numbers:
+            message = (
+                f"number '{dialled}' is also feature_codes.{code}: users dialling it get the "
+                f"feature code; only trunk callers can reach this number (if not internal_only)"
+            )
+            yield Finding(path=("numbers", dialled), message=message, at_key=True)
+
+
+_LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+
+
+def _trunk_sources_shared_with_phones(plan: Dialplan) -> Iterator[Finding]:
+    """A trunk source (any port) that covers loopback or the listen host: phones
+    registering from there are taken as the trunk and never challenged."""
+    phone_hosts: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = list(_LOOPBACK)
+    for host in {plan.server.listen_host, plan.server.contact_host}:
+        try:
+            phone_hosts.append(ipaddress.ip_network(host))
+        except ValueError:
+            continue  # a name, or unspecified: nothing to compare
+    for name, trunk in plan.trunks.items():
+        for index, source in enumerate(trunk.inbound_sources):
+            network, port = parse_source(source)
+            if port is not None:
+                continue
+            shared = next(
+                (h for h in phone_hosts if h.version == network.version and network.overlaps(h)),
+                None,
+            )
+            if shared is None or shared.is_unspecified:
+                continue
+            what = "loopback" if any(shared == lo for lo in _LOOPBACK) else "the listen host"
+            address = network.network_address
+            example = f"[{address}]:5070" if network.version == 6 else f"{address}:5070"
+            hint = f"its port ('{example}')" if network.num_addresses == 1 else "its own address"
+            message = (
+                f"'{source}' covers {what}, where phones register from: their requests are "
+                f"taken as trunk '{name}' and never challenged; give the provider's "
+                f"address with {hint}"
+            )
+            yield Finding(path=("trunks", name, "inbound_sources", index), message=message)

@@ -34,6 +34,11 @@ SECTIONS = (
 
 
 class Dialplan(Model):
+    allow_empty: bool = Field(
+        default=False,
+        description="accept a plan with no users and no numbers (otherwise refused: an empty "
+        "or truncated file must not take a working PBX out of service)",
+    )
     server: Server = Server()
     users: dict[Name, User] = Field(default_factory=dict)
     trunks: dict[Name, Trunk] = Field(default_factory=dict)
@@ -74,10 +79,10 @@ class Dialplan(Model):
                 return name, user
         return None
 
-    def trunk_for_source(self, address: str) -> tuple[str, Trunk] | None:
-        """The trunk whose ``inbound_sources`` contain ``address``."""
+    def trunk_for_source(self, address: str, port: int | None = None) -> tuple[str, Trunk] | None:
+        """The trunk whose ``inbound_sources`` contain ``address`` (and ``port``)."""
         for name, trunk in self.trunks.items():
-            if trunk.accepts(address):
+            if trunk.accepts(address, port):
                 return name, trunk
         return None
 

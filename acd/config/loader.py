@@ -1,13 +1,16 @@
 """Read a dial plan: YAML files with includes and ${VAR}s -> a validated ``Dialplan``.
 
 Every problem found on the way (YAML syntax, duplicate keys, missing
-variables, schema errors, cross-references) becomes a ``ConfigIssue`` with
-file:line:col, and all of them are raised together in one ``ConfigError``.
-Cross-references are checked once the schema is valid.
+variables, schema errors, cross-references, an empty plan) becomes a
+``ConfigIssue`` with file:line:col, and all of them are raised together in
+one ``ConfigError``.  Cross-references are checked on what is valid: an
+invalid field is set aside and the rest of its entry is still checked, so
+a reference error is reported in the same run as a field error.
 """
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 from collections.abc import Mapping
@@ -170,29 +173,71 @@ def _schema_issues(
         reader.issue(marks[path], path, "; ".join(messages))
 
 
+_UNNAMED = SINGLETONS
+
+
 def _without_invalid(
     data: dict[str, Any], exc: ValidationError
-) -> tuple[Dialplan, dict[str, set[str]]] | None:
-    """The plan minus the entries that failed validation, to cross-check the rest."""
-    trimmed = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+) -> tuple[Dialplan, dict[str, set[str]], set[KeyPath]] | None:
+    """The plan minus what failed validation, to cross-check the rest.
+
+    An invalid field is removed from its entry and the model's default
+    stands in, so the entry's other fields - its references above all - are
+    still checked in the same run.  Only when that is not possible (a
+    required field, an error about the entry as a whole) is the entry
+    dropped, and only an error about a section drops the section.  Returns
+    the plan, the dropped entry names per section ("*": all of it) and the
+    entries that lost a field.
+    """
+    trimmed = copy.deepcopy(data)
     dropped: dict[str, set[str]] = {}
-    for _ in range(3):
+    touched: set[KeyPath] = set()
+    for _ in range(8):
+        progress = False
         for error in exc.errors():
-            loc = error["loc"]
-            section = str(loc[0]) if loc else ""
-            body = trimmed.get(section)
-            named = section not in SINGLETONS and isinstance(body, dict)
-            if named and len(loc) > 1 and isinstance(body, dict) and loc[1] in body:
-                del body[loc[1]]
-                dropped.setdefault(section, set()).add(str(loc[1]))
-            else:
-                trimmed.pop(section, None)
-                dropped[section] = {"*"}
+            progress |= _remove_invalid(trimmed, error, dropped, touched)
         try:
-            return Dialplan.model_validate(trimmed), dropped
+            return Dialplan.model_validate(trimmed), dropped, touched
         except ValidationError as again:
             exc = again
+        if not progress:
+            return None
     return None
+
+
+def _remove_invalid(
+    data: dict[str, Any], error: Any, dropped: dict[str, set[str]], touched: set[KeyPath]
+) -> bool:
+    """Remove the smallest part of ``data`` that ``error`` is about; False if none."""
+    # A missing required key: ``path`` ends at the container that lacks it.
+    path, _ = _data_path(data, tuple(error["loc"]))
+    for index, item in enumerate(path):
+        if isinstance(item, int):  # never renumber a list: remove the whole list
+            path = path[:index]
+            break
+    if not path:
+        return False
+    section = str(path[0])
+    named = section not in _UNNAMED and len(path) >= 2
+    if len(path) == 1 or (named and len(path) == 2):
+        parent: Any = data if len(path) == 1 else data.get(section)
+        if not isinstance(parent, dict) or path[-1] not in parent:
+            return False
+        del parent[path[-1]]
+        if len(path) == 1:
+            dropped[section] = {"*"}
+        else:
+            dropped.setdefault(section, set()).add(str(path[1]))
+        return True
+    container: Any = data
+    for item in path[:-1]:
+        container = container[item]
+    if not isinstance(container, dict) or path[-1] not in container:
+        return False
+    del container[path[-1]]
+    if named:
+        touched.add(path[:2])
+    return True
 
 
 def _locator(reader: _Reader, data: dict[str, Any]) -> crossref.Locator:
@@ -240,13 +285,27 @@ def _resolve_files(plan: Dialplan, locate: crossref.Locator) -> Dialplan:
     return plan
 
 
-def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Dialplan:
-    """Read, validate and cross-check a dial plan; raise ``ConfigError`` listing every issue."""
+def load(
+    path: str | Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    allow_empty: bool = False,
+    warnings: list[ConfigIssue] | None = None,
+) -> Dialplan:
+    """Read, validate and cross-check a dial plan; raise ``ConfigError`` listing every issue.
+
+    A plan with no users and no numbers is an error unless ``allow_empty``
+    (or ``allow_empty: true`` in the file).  Pass a list as ``warnings`` to
+    receive what is legal but probably a mistake (a number shadowed by a
+    feature code, a trunk source that is also where phones register from).
+    """
     reader = _Reader(os.environ if env is None else env)
     data, positions = reader.read(Path(path), str(path))
     reader.positions.update(positions)
     if reader.issues:
         raise ConfigError(reader.issues)
+    _check_not_empty(reader, data, display=str(path), allow_empty=allow_empty)
+    touched: set[KeyPath] = set()
     try:
         plan = Dialplan.model_validate(data)
         dropped: dict[str, set[str]] = {}
@@ -255,11 +314,41 @@ def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Dialplan:
         partial = _without_invalid(data, exc)
         if partial is None:
             raise ConfigError(reader.issues) from None
-        plan, dropped = partial
+        plan, dropped, touched = partial
     locate = _locator(reader, data)
     for finding in crossref.check(plan, locate, dropped):
+        if finding.path[:2] in touched and not finding.reference:
+            continue  # may only follow from a field removed above; shown once that is fixed
         mark = reader.positions.find(finding.path, prefer_key=finding.at_key)
         reader.issue(mark, finding.path, finding.message)
     if reader.issues:
         raise ConfigError(reader.issues)
+    if warnings is not None:
+        for finding in crossref.warnings(plan):
+            mark = reader.positions.find(finding.path, prefer_key=finding.at_key)
+            warnings.append(ConfigIssue(
+                file=mark.file if mark else str(path), line=mark.line if mark else 0,
+                column=mark.column if mark else 0, path=format_path(finding.path),
+                message=finding.message,
+            ))  # fmt: skip
     return _resolve_files(plan, locate)
+
+
+def _check_not_empty(
+    reader: _Reader, data: dict[str, Any], *, display: str, allow_empty: bool
+) -> None:
+    """Refuse a plan with no users and no numbers (issue 10): an empty,
+    comments-only or half-written file must never take a working PBX out of
+    service.  ``allow_empty: true`` in the file (or ``allow_empty=True``)
+    says it is meant."""
+    if allow_empty or data.get("allow_empty") is True:
+        return
+    if data.get("users") or data.get("numbers"):
+        return
+    present = [key for key in ("users", "numbers") if key in data]
+    mark = reader.positions.find((present[0],), prefer_key=True) if present else None
+    reader.issue(
+        mark or Mark(file=display, line=1, column=1), (),
+        "the plan has no users and no numbers (an empty or half-written file?); "
+        "add them, or set 'allow_empty: true' (jono check --allow-empty) if that is meant",
+    )

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from acd.config.base import Model
+from acd.config.outbound import DialClass
 from acd.config.types import Destination, DtmfKey, Name, TimeRange
 from acd.config.users import DEVICE_KINDS, DeviceKind
 
@@ -19,13 +20,27 @@ class Member(Model):
     order: int | None = Field(default=None, description="position for sequential ringing (D2)")
 
 
+class CallbackInterval(Model):
+    """A time the caller may choose to be called back in, with its own prompt (B4)."""
+
+    window: TimeRange = Field(description='"12:00-14:00", in the queue\'s schedule time zone')
+    prompt: str | None = Field(
+        default=None, description="announcement that names this choice; else spoken times"
+    )
+
+
 class CallbackSettings(Model):
     """Callback instead of waiting (B1-B6); minutes unless named otherwise."""
 
+    key: DtmfKey = Field(default="1", description="the key a waiting caller presses (B1)")
     order: Literal["agent_first", "caller_first"] = "agent_first"
     ring_time: int = Field(default=30, ge=1, description="seconds ringing the caller back (B2)")
     attempts: int = Field(default=3, ge=1)
+    retry_after: int = Field(default=5, ge=0, description="minutes between attempts (B2)")
     validity: int = Field(default=1440, ge=1, description="minutes a request stays valid")
+    dial: DialClass = Field(
+        default="national", description="what numbers a caller may key in (P2 classes)"
+    )
     offer_announcement: str | None = None
     agent_announcement: str | None = None
     metadata_text: str = "callback request"
@@ -35,10 +50,19 @@ class CallbackSettings(Model):
     offer_when_ewt_over_min: int = Field(default=0, ge=0)
     stop_before_close_min: int = Field(default=0, ge=0)
     window: TimeRange | None = Field(default=None, description='offer only within "08:00-16:00"')
-    intervals: tuple[TimeRange, ...] = Field(
-        default=(), description="callback times to choose (B4)"
+    intervals: tuple[CallbackInterval, ...] = Field(
+        default=(), description="callback times to choose (B4); \"as soon as possible\" is "
+        "always the first choice",
     )
     auto_activate_avg_wait_min: int = Field(default=0, ge=0, description="B6; 0 = off")
+
+    @field_validator("intervals", mode="before")
+    @classmethod
+    def _interval_shorthand(cls, value: Any) -> Any:
+        # ``intervals: ["12:00-14:00"]`` is a window without its own prompt.
+        if isinstance(value, list | tuple):
+            return [{"window": v} if isinstance(v, str) else v for v in value]
+        return value
 
 
 class Queue(Model):

@@ -105,5 +105,16 @@ class Schedule(Model):
         minute = local.hour * 60 + local.minute + local.second / 60
         return any(start <= minute < end for start, end in self.ranges_on(local.date()))
 
+    def open_span(
+        self, at: dt.datetime, *, default_timezone: str = "UTC"
+    ) -> tuple[float, float] | None:
+        """Minutes since this opening and minutes until it closes; None when closed."""
+        local = at.astimezone(ZoneInfo(self.timezone or default_timezone))
+        minute = local.hour * 60 + local.minute + local.second / 60
+        for start, end in self.ranges_on(local.date()):
+            if start <= minute < end:
+                return minute - start, end - minute
+        return None
+
     def destination_at(self, at: dt.datetime, *, default_timezone: str = "UTC") -> Destination:
         return self.open if self.is_open(at, default_timezone=default_timezone) else self.closed

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from acd.config.base import Model
 from acd.config.types import DialString, MediaMode, TimeZoneName
@@ -33,8 +34,111 @@ def _port_range(value: str) -> str:
     return value
 
 
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address or network (CIDR)") from None
+    return value
+
+
 HostPort = Annotated[str, AfterValidator(_host_port)]
 PortRange = Annotated[str, AfterValidator(_port_range)]
+Network = Annotated[str, AfterValidator(_network)]
+
+
+class Tls(Model):
+    """HTTPS for the web workplace and the API: PEM files (relative to where Jono runs)."""
+
+    cert: str = Field(description="certificate chain, PEM")
+    key: str = Field(description="private key, PEM")
+
+
+class Http(Model):
+    """``server.http`` written out: the web workplace, the API, and how it is reached."""
+
+    listen: HostPort = "127.0.0.1:8080"
+    tls: Tls | None = Field(default=None, description="serve HTTPS with this certificate")
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="host names people type (port left out), besides localhost, "
+        "127.0.0.1, ::1, the listen address and public_host; any other Host gets 400",
+    )
+    trusted_proxies: tuple[Network, ...] = Field(
+        default=(),
+        description="reverse proxies whose X-Forwarded-For/-Proto/-Host are believed",
+    )
+    trusted_origins: tuple[str, ...] = Field(
+        default=(), description="other origins allowed to send state-changing requests"
+    )
+
+
+def _http_shorthand(value: object) -> object:
+    """``http: 127.0.0.1:8080`` is short for ``http: {listen: 127.0.0.1:8080}``."""
+    return {"listen": value} if isinstance(value, str) else value
+
+
+class Desktop(Model):
+    """``server.desktop`` - the agent desktop and the wallboard (issue 12)."""
+
+    pause_reasons: tuple[str, ...] = Field(
+        default=("break", "lunch", "meeting", "training", "other"),
+        min_length=1,
+        description="the reasons an agent picks from when pausing",
+    )
+    contacts: str | None = Field(
+        default=None,
+        description="contacts directory for calling out (O1): a .yaml or .csv file "
+        "with name and number, relative to the dial plan",
+    )
+    service_level: int = Field(
+        default=20, ge=1, description="seconds: answered within this counts for the service level"
+    )
+
+
+class TcpSettings(Model):
+    """``server.tcp:`` - limits on SIP-over-TCP connections (issue 10).
+
+    The same names as ``sip.tcp_guard.TcpLimits``: the application builds
+    ``TcpLimits(**server.tcp.model_dump())``."""
+
+    idle_timeout: float = Field(
+        default=30.0, gt=0,
+        description="seconds a connection may go without a complete SIP message before it is "
+        "closed, unless it carries a live registration (kept until the binding expires) or a "
+        "call (kept while the call lasts)",
+    )
+    message_timeout: float = Field(
+        default=10.0, gt=0,
+        description="seconds a message may take to arrive once its first byte has (slowloris)",
+    )
+    max_per_source: int = Field(
+        default=100, ge=1,
+        description="open connections accepted from one IP address; raise it for many TCP "
+        "phones behind one NAT",
+    )
+
+
+class AuthThrottleSettings(Model):
+    """``server.auth_throttle:`` - slowing password guessing (issue 10).
+
+    The same names as ``sip.auth.ThrottleLimits``: the application builds
+    ``ThrottleLimits(**server.auth_throttle.model_dump())``."""
+
+    per_source: int = Field(
+        default=10, ge=1,
+        description="failed authentications from one address before it gets 403 for a while",
+    )
+    per_user: int = Field(
+        default=20, ge=1,
+        description="failed authentications for one username (from addresses that have not "
+        "logged in as that user) before it gets 403 for a while; unknown names count alike",
+    )
+    window: float = Field(
+        default=60.0, gt=0,
+        description="seconds in which the counts above drain: once refused, one more attempt "
+        "each window/count seconds",
+    )
 
 
 class Server(Model):
@@ -44,7 +148,13 @@ class Server(Model):
         default="127.0.0.1:5060", description="SIP, UDP and TCP on the same port"
     )
     realm: str = "jono"
-    http: HostPort = "127.0.0.1:8080"
+    http: Annotated[Http, BeforeValidator(_http_shorthand, json_schema_input_type=str | Http)] = (
+        Field(
+            default=Http(),
+            description="HOST:PORT of the web workplace and API, or {listen, tls, ...}",
+        )
+    )
+    desktop: Desktop = Desktop()
     public_host: str | None = Field(
         default=None, description="address put in Contact/Via/SDP; default: the listen host"
     )
@@ -55,10 +165,25 @@ class Server(Model):
     timezone: TimeZoneName = "Europe/Helsinki"
     media: MediaMode = "anchor"
     digest_algorithms: tuple[Literal["SHA-256", "MD5"], ...] = Field(
-        default=("SHA-256", "MD5"),
+        default=("MD5",),
         min_length=1,
-        description="digest algorithms offered to phones, strongest first (RFC 8760); "
-        "[MD5] for clients that fail on a SHA-256 challenge (baresip 1.0, SIPp 3.6)",
+        description="digest challenges offered to phones, in this order (RFC 8760 lets the "
+        "server order them). SHA-256 answers are accepted whenever MD5 is offered. The default "
+        "offers MD5 alone: baresip 1.0 (libre) fails to register when any challenge offers "
+        "SHA-256, even after an MD5 one, and SIPp 3.6 answers only the first; "
+        "[MD5, SHA-256] offers both, [SHA-256] refuses MD5",
+    )
+    sip_t1_ms: int = Field(
+        default=500, ge=50, le=5000,
+        description="RFC 3261 T1, the round-trip estimate all SIP timers derive from; "
+        "smaller only on closed private networks (§17.1.1.1: NOT RECOMMENDED)",
+    )
+    tcp: TcpSettings = TcpSettings()
+    auth_throttle: AuthThrottleSettings = AuthThrottleSettings()
+    reload_max_removed_share: float = Field(
+        default=0.5, ge=0, le=1,
+        description="a reload that would remove more than this share of the running plan's "
+        "users or numbers is refused unless forced (a truncated file must not empty the PBX)",
     )
 
     @property
@@ -71,11 +196,11 @@ class Server(Model):
 
     @property
     def http_host(self) -> str:
-        return split_host_port(self.http)[0]
+        return split_host_port(self.http.listen)[0]
 
     @property
     def http_port(self) -> int:
-        return split_host_port(self.http)[1]
+        return split_host_port(self.http.listen)[1]
 
     @property
     def contact_host(self) -> str:

@@ -5,12 +5,22 @@ from __future__ import annotations
 import ipaddress
 import re
 import warnings
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
 from acd.config.base import Model
-from acd.config.types import Digits, IpNetwork, MediaMode
+from acd.config.numbers import Number
+from acd.config.types import Digits, IpNetwork, MediaMode, parse_source
+
+TrunkReach = Literal["public_numbers", "public_numbers_and_extensions"]
+REACH_DESCRIPTION = (
+    "what a caller from this trunk may reach. public_numbers (default): only the "
+    "numbers: entries that are not internal_only (DIDs and their menus, schedules "
+    "and queues). public_numbers_and_extensions: also users' extensions dialled "
+    "directly (a provider that delivers extension numbers). Never reachable from a "
+    "trunk: internal_only numbers and feature codes (login, echo, ...)"
+)
 
 
 def _sip_target(value: str) -> str:
@@ -67,17 +77,36 @@ warnings.filterwarnings("ignore", message='Field name "register"', category=User
 
 class Trunk(Model):
     inbound_sources: tuple[IpNetwork, ...] = Field(
-        default=(), description="IP addresses or CIDRs; calls from them are trusted, not challenged"
+        default=(),
+        description="IP addresses or CIDRs, optionally with a port ('127.0.0.1:5070', "
+        "'[::1]:5070'); calls from them are trusted, not challenged, unless they carry "
+        "credentials of one of the plan's users",
     )
     register: TrunkRegistration | None = None
     outbound: TrunkOutbound | None = None
     normalise: NumberRules = NumberRules()
     media: MediaMode | None = None
+    reach: TrunkReach = Field(default="public_numbers", description=REACH_DESCRIPTION)
 
-    def accepts(self, address: str) -> bool:
-        """Whether a request from ``address`` comes from this trunk."""
+    def accepts(self, address: str, port: int | None = None) -> bool:
+        """Whether a request from ``address`` and ``port`` comes from this trunk; a
+        source written without a port matches every port, one with a port only
+        that port (so not a call whose port is unknown)."""
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
-        return any(ip in ipaddress.ip_network(s, strict=False) for s in self.inbound_sources)
+        for source in self.inbound_sources:
+            network, source_port = parse_source(source)
+            if ip in network and (source_port is None or port == source_port):
+                return True
+        return False
+
+    def may_reach_number(self, number: Number) -> bool:
+        """The trunk-reach rule for a dialled ``numbers:`` entry (see ``reach``)."""
+        return not number.internal_only
+
+    @property
+    def may_reach_extensions(self) -> bool:
+        """Whether trunk callers may dial users' extensions directly (see ``reach``)."""
+        return self.reach == "public_numbers_and_extensions"

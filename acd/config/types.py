@@ -40,7 +40,7 @@ NAMED_KINDS: tuple[str, ...] = (
 BARE_KINDS: tuple[str, ...] = ("hangup", "echo")
 ALL_KINDS: tuple[str, ...] = (*NAMED_KINDS, "number", *BARE_KINDS)
 # Kinds ``jono check`` refuses until the server carries them out (crossref.NOT_YET).
-NOT_YET_KINDS: tuple[str, ...] = ("voicemail", "callback")
+NOT_YET_KINDS: tuple[str, ...] = ("voicemail",)
 # Kinds a plan that passes ``jono check`` may use: each needs a call-flow handler.
 ACCEPTED_KINDS: tuple[str, ...] = tuple(k for k in ALL_KINDS if k not in NOT_YET_KINDS)
 
@@ -178,11 +178,36 @@ def _zone(value: str) -> str:
     return value
 
 
-def _ip_network(value: str) -> str:
+IpNet = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_source(text: str) -> tuple[IpNet, int | None]:
+    """A trunk source: ``"203.0.113.0/24"``, ``"127.0.0.1:5070"``, ``"[::1]:5070"``
+    or ``"2001:db8::/32"`` -> (network, port or None for any port)."""
+    value = text.strip()
+    port: str | None = None
+    if value.startswith("["):
+        inner, sep, rest = value[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"'{text}' is not an IP address or CIDR, optionally with :PORT")
+        value, port = inner, (rest[1:] if rest else None)
+    elif value.count(":") == 1:
+        value, port = value.split(":")
     try:
-        ipaddress.ip_network(value, strict=False)
+        network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise ValueError(f"'{value}' is not an IP address or CIDR") from None
+        raise ValueError(
+            f"'{text}' is not an IP address or CIDR, optionally with :PORT"
+        ) from None
+    if port is None:
+        return network, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"'{text}': '{port}' is not a port (1-65535)")
+    return network, int(port)
+
+
+def _ip_network(value: str) -> str:
+    parse_source(value)
     return value
 
 

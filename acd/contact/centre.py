@@ -41,6 +41,7 @@ from acd.domain import (
     AcdError,
     AgentStateChanged,
     Bridge,
+    CallKind,
     CancelRing,
     Decision,
     LoggedOut,
@@ -54,6 +55,7 @@ from acd.telephony.directory import DeviceDirectory
 log = structlog.stdlib.get_logger("jono.acd")
 
 REGISTRATION_SYNC_S = 1.0
+_CALL_KINDS: dict[str, CallKind] = {kind: kind for kind in CALL_KINDS}
 LOGGED_DATA = ("position", "wait", "reason", "destination", "offer_id", "device_id")
 
 
@@ -137,16 +139,31 @@ class ContactCentre:
         except AcdError as err:
             log.info("acd refused", error=str(err))
             return False
-        self.apply(decisions)
+        if decisions:
+            self.apply(decisions)
+        elif not self._applying:
+            self._arm()  # a tick that fired a timer for nothing still moves the next one
         return True
 
     def join(self, call_id: str, queue_id: str, channel: Channel, priority: int = 0) -> bool:
-        """Work enters a queue; False when the engine refused it."""
-        self._work[call_id] = channel
-        ok = self.run(lambda now: self.engine.caller_joined(call_id, queue_id, now, priority))
+        """A caller enters a queue; False when the engine refused it."""
+        return self.join_work(
+            call_id, channel, lambda now: self.engine.caller_joined(call_id, queue_id, now, priority)
+        )
+
+    def join_work(
+        self, work_id: str, channel: Channel, step: Callable[[float], Iterable[Decision]]
+    ) -> bool:
+        """Work of ``channel`` enters the engine by ``step``; False when refused."""
+        self._work[work_id] = channel
+        ok = self.run(step)
         if not ok:
-            self._work.pop(call_id, None)
+            self._work.pop(work_id, None)
         return ok
+
+    def work_over(self, work_id: str) -> None:
+        """The channel closed this work itself (the engine was told)."""
+        self._work.pop(work_id, None)
 
     def leave(self, call_id: str) -> None:
         """The work is over (a caller hung up, or its call ended)."""
@@ -167,14 +184,15 @@ class ContactCentre:
 
     # -- acd.calls.registry.UserActivity: calls the engine did not offer --------------
     def engaged(self, user: str, call_id: str, kind: str) -> None:
-        call_kind = next((k for k in CALL_KINDS if k == kind), None)
-        if self.is_agent(user) and call_kind is not None:
+        call_kind = _CALL_KINDS.get(kind)
+        if call_kind is not None and self.is_agent(user):
             item = WorkItem(id=call_id, kind=call_kind)
             self.run(lambda now: self.engine.agent_engaged(user, item, now))
 
-    def released(self, user: str, call_id: str) -> None:
+    def released(self, user: str, call_id: str, wrap_up: float = 0.0) -> None:
+        """``wrap_up``: seconds of wrap-up after this work (O5: desktop call-outs)."""
         if self.is_agent(user):
-            self.run(lambda now: self.engine.agent_released(user, call_id, now))
+            self.run(lambda now: self.engine.agent_released(user, call_id, now, wrap_up))
 
     # -- registrations (D7) -------------------------------------------------------------
     def sync_registration(self, agent_id: str) -> None:

@@ -88,7 +88,7 @@ class FeatureCodes:
         call.note = "feature_code"
         if error is not None:
             log.info("feature code refused", agent=agent, action=action, error=error)
-            call.reject(403, "No Queues To Log In To", disposition="rejected")
+            call.reject(403, _reason_phrase(agent, error), disposition="rejected")
             return
         log.info("feature code", agent=agent, action=action)
         self.spawn(self._confirm(call, action, self.languages.get(agent, self.language)))
@@ -99,6 +99,8 @@ class FeatureCodes:
         media = call.caller.media
         assert media is not None and self.prompts is not None
         call.answer()
+        if call.late_offer:
+            await asyncio.wait_for(asyncio.shield(call.media_negotiated()), CONFIRM_TIMEOUT_S)
         finished = call.wait_end()
         try:
             pcm = self.prompts.pcm(language, CONFIRMATION[action])
@@ -110,3 +112,11 @@ class FeatureCodes:
             await asyncio.wait_for(finished, CONFIRM_TIMEOUT_S)
         except TimeoutError:
             call.end("jono", "timeout")
+
+
+def _reason_phrase(agent: str, error: str) -> str:
+    """The refusal as the phone shows it: "bob cannot pause now" -> "Cannot
+    Pause Now"; "...: no queues to log in to" -> "No Queues To Log In To"."""
+    text = error.rsplit(": ", 1)[-1].removeprefix(f"{agent} ")
+    words = "".join(c if c.isascii() and (c.isalnum() or c == " ") else " " for c in text)
+    return " ".join(word.capitalize() for word in words.split())[:60] or "Forbidden"

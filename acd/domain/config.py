@@ -38,6 +38,7 @@ OVERFLOW_REASONS: frozenset[str] = frozenset(
         "max_wait",
         "ring_attempts",
         "exit_key",
+        "callback",
     }
 )
 

@@ -33,6 +33,7 @@ from acd.domain.timers import Deadlines
 from acd.domain.waiting import WaitingList
 
 S = AgentState
+CALLBACK_ATTEMPT_GUARD_S = 600.0
 
 
 class EngineCore:
@@ -242,7 +243,8 @@ class EngineCore:
                 continue
             for call_id in list(self._waiting[qid]):
                 call = self._calls[call_id]
-                if not call.offers:
+                # A callback request waits for agents to come back; a caller leaves.
+                if not call.offers and not call.is_callback:
                     self._leave(call, "overflowed", reason, now, out)
 
     # ------------------------------------------------------------ matching
@@ -251,10 +253,14 @@ class EngineCore:
         until = call.tried.get(agent_id)
         return until is not None and now < until
 
+    def _waits_for_agents(self, call: CallRecord, now: float) -> bool:
+        """Still in line for an offer now: not full of offers, not before its time."""
+        return len(call.offers) < call.ring_limit() and call.eligible(now)
+
     def _dispatch_call(self, call: CallRecord, now: float, out: list[Decision]) -> None:
         """Ring the best ready agents for ``call`` (D2-D5)."""
         index = self._ready.get(call.queue_id)
-        if index is None:
+        if index is None or not call.eligible(now):
             return
         while True:
             wanted = call.ring_limit() - len(call.offers)
@@ -315,7 +321,7 @@ class EngineCore:
                 continue
             for call_id in self._waiting[qid]:
                 call = self._calls[call_id]
-                if len(call.offers) >= call.ring_limit() or self._excluded(call, rec.id, now):
+                if not self._waits_for_agents(call, now) or self._excluded(call, rec.id, now):
                     continue
                 candidate = (prio, call.key)
                 if best is None or candidate < best:
@@ -334,7 +340,10 @@ class EngineCore:
             call.rounds += 1
         self._offer_seq += 1
         offer_id = f"offer-{self._offer_seq}"
-        timer = self._deadlines.add("ring_timeout", offer_id, now + call.cfg.ring_time)
+        # A callback's channel dials the agent and the customer and reports how
+        # it went; the engine's ring timer only guards against a lost attempt.
+        ring_time = CALLBACK_ATTEMPT_GUARD_S if call.is_callback else call.cfg.ring_time
+        timer = self._deadlines.add("ring_timeout", offer_id, now + ring_time)
         offer = OfferRecord(
             id=offer_id,
             call_id=call.id,
@@ -355,6 +364,7 @@ class EngineCore:
                 agent_id=rec.id,
                 devices=devices,
                 ring_time=call.cfg.ring_time,
+                channel=call.channel,
             )
         )
         self._event(
@@ -435,6 +445,8 @@ class EngineCore:
         del self._calls[call.id]
         if call.max_wait_timer is not None:
             call.max_wait_timer.cancel()
+        if call.expiry_timer is not None:
+            call.expiry_timer.cancel()
         freed: list[AgentRecord] = []
         for offer_id in sorted(call.offers):
             offer = self._offers[offer_id]

@@ -22,6 +22,10 @@ QueueEventKind = Literal[
     "abandoned",
     "overflowed",
     "exited_by_key",
+    "callback_requested",
+    "callback_attempt",
+    "callback_completed",
+    "callback_expired",
 ]
 
 
@@ -35,6 +39,7 @@ class Ring:
     agent_id: str
     devices: tuple[str, ...]
     ring_time: float
+    channel: str = "voice"  # "callback": a request whose customer Jono calls back
 
     def __post_init__(self) -> None:
         if not self.devices:

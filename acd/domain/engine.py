@@ -55,6 +55,7 @@ import random
 from collections.abc import Iterable, Mapping
 
 from acd.domain.agent_state import AgentState, next_state
+from acd.domain.callbacks import CallbackMoves
 from acd.domain.config import AgentConfig, QueueConfig
 from acd.domain.decisions import Bridge, CancelRing, Decision
 from acd.domain.errors import AcdError, UnknownAgent, UnknownQueue
@@ -70,7 +71,7 @@ S = AgentState
 FAILURE_REASONS = frozenset({"rejected", "no_answer", "unreachable"})
 
 
-class AcdEngine(EngineQueries):
+class AcdEngine(CallbackMoves, EngineQueries):
     def __init__(
         self, *, repository: AgentRepository | None = None, rng: random.Random | None = None
     ) -> None:
@@ -191,6 +192,15 @@ class AcdEngine(EngineQueries):
             self._leave(call, "exited_by_key", "exit_key", now, out, digit=digit)
         return out
 
+    def caller_chose_callback(self, call_id: str, now: float) -> list[Decision]:
+        """B1: the caller leaves the line to be called back (the request that
+        keeps their place enters with ``callback_requested``)."""
+        call = self._call(call_id)
+        out: list[Decision] = []
+        if call.waiting:
+            self._leave(call, "exited_by_key", "callback", now, out)
+        return out
+
     def call_ended(self, call_id: str, now: float) -> list[Decision]:
         """The bridged call is over: the agent goes to wrap-up (D9)."""
         call = self._call(call_id)
@@ -249,7 +259,8 @@ class AcdEngine(EngineQueries):
         rec.unanswered_in_a_row = 0
         rec.unreachable_in_a_row = 0
         self._set_state(rec, next_state(rec.state, "answer"), "answered", now, out)
-        rec.call_kind = "inbound"
+        # D11: a callback is Jono calling the customer: outbound for the agent.
+        rec.call_kind = "outbound" if call.is_callback else "inbound"
         out.append(Bridge(call_id=call.id, agent_id=rec.id, offer_id=offer_id, device_id=device_id))
         self._event(
             out,
@@ -472,6 +483,10 @@ class AcdEngine(EngineQueries):
                 call = self._calls.get(timer.key)
                 if call is not None and call.waiting:
                     self._leave(call, "overflowed", "max_wait", at, out)
+            elif timer.kind == "callback_expiry":
+                call = self._calls.get(timer.key)
+                if call is not None and call.expiry_timer is timer:
+                    self._expire_callback(call, at, out)
             else:
                 call = self._calls.get(timer.key)
                 if call is not None and call.waiting:

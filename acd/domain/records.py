@@ -11,7 +11,7 @@ from acd.domain.agent_state import AgentState
 from acd.domain.config import AgentConfig, QueueConfig
 from acd.domain.timers import Timer
 from acd.domain.waiting import WaitKey
-from acd.domain.work import CallKind, WorkItem
+from acd.domain.work import CallKind, Channel, WorkItem
 
 
 @dataclass(slots=True, eq=False)
@@ -59,12 +59,25 @@ class CallRecord:
     agent_id: str | None = None
     answered_at: float | None = None
     max_wait_timer: Timer | None = None
+    # Callback requests (acd.domain.work): waiting without a caller on the line.
+    channel: Channel = "voice"
+    eligible_at: float | None = None  # not before this (a chosen window, a retry delay)
+    expiry_timer: Timer | None = None
 
     @property
     def waiting(self) -> bool:
         return self.agent_id is None
 
+    @property
+    def is_callback(self) -> bool:
+        return self.channel == "callback"
+
+    def eligible(self, now: float) -> bool:
+        return self.eligible_at is None or now >= self.eligible_at
+
     def ring_limit(self) -> int:
+        if self.is_callback:
+            return 1  # never two dials for one request
         limit = self.cfg.ring_at_once
         return 1 << 30 if limit is None else limit
 

@@ -10,11 +10,16 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Literal
 
-TimerKind = Literal["ring_timeout", "wrap_up_over", "max_wait", "retry"]
+TimerKind = Literal[
+    "ring_timeout", "wrap_up_over", "max_wait", "retry", "eligible", "callback_expiry"
+]
 
 # Timers due at the same instant fire in this order: a cool-off that ends
 # frees an earlier caller before a ring timeout hands agents to later ones.
-RANK: dict[str, int] = {"retry": 0, "wrap_up_over": 1, "ring_timeout": 2, "max_wait": 3}
+RANK: dict[str, int] = {
+    "retry": 0, "eligible": 0, "wrap_up_over": 1, "ring_timeout": 2, "max_wait": 3,
+    "callback_expiry": 4,
+}
 
 
 @dataclass(slots=True, eq=False)

@@ -24,6 +24,7 @@ from acd.config import Dialplan, Number
 from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
 from acd.flows.session import CallerInfo, FlowSession
+from acd.logs import info_enabled
 from acd.telephony.inbound import InboundInvite
 from acd.telephony.outbound import OutboundRules
 from media.engine import MediaEngine
@@ -56,6 +57,9 @@ class InboundCalls:
         self.runner: FlowRunner | None = None
         self.prompts: PromptLibrary | None = None
         self.outbound: OutboundRules | None = None
+        # Calls not yet answered by anyone, by (caller, dialled): a call that
+        # comes back with the same pair and fewer hops left is a loop.
+        self.setups: dict[tuple[str, str], tuple[int, Call]] = {}
 
     def configure(self, plan: Dialplan, runner: FlowRunner, prompts: PromptLibrary) -> None:
         """The plan new calls start on; calls in progress keep theirs (S3)."""
@@ -65,9 +69,17 @@ class InboundCalls:
     # -- handlers of acd.telephony.inbound ------------------------------------
     def extension(self, invite: InboundInvite) -> None:
         """A user's extension or name (P4), or the echo code."""
+        if self._looped(invite):
+            return
         plan = self._plan()
         runner = self.runner
         assert runner is not None
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        if trunk is not None and not trunk.may_reach_extensions:
+            # Trunk reach: outside callers come in through the plan's numbers
+            # (menus, opening hours), not straight to an extension.
+            self._refuse(invite, 404, "Not In Service", "not_in_service")
+            return
         user = runner.directory.user_for(invite.dialled)
         if user is None:
             self._start(invite, Destination(kind="echo"), None, plan.server.language)
@@ -80,13 +92,16 @@ class InboundCalls:
 
     def number(self, invite: InboundInvite) -> None:
         """A dial plan number: its destination as a call flow (N1)."""
+        if self._looped(invite):
+            return
         plan = self._plan()
-        number = plan.find_number(invite.dialled)
+        trunk = plan.trunks.get(invite.caller.name) if invite.caller.kind == "trunk" else None
+        number = plan.find_number(invite.dialled, trunk.normalise if trunk else None)
         if number is None and invite.caller.kind == "user":
             self._call_out(invite)
             return
-        # N1: an internal-only number is not reachable from a trunk.
-        if number is None or (number.internal_only and invite.caller.kind == "trunk"):
+        # N1: an internal-only number is not reachable from a trunk (trunk reach).
+        if number is None or (trunk is not None and not trunk.may_reach_number(number)):
             # S4: a number that is not (or no longer) in service gets a clear answer.
             self._refuse(invite, 404, "Not In Service", "not_in_service")
             return
@@ -149,7 +164,7 @@ class InboundCalls:
         if callee is None:
             user = self.runner.directory.user_for(invite.dialled) if self.runner else None
             callee = user or (trunk.normalise.normalise(invite.dialled) if trunk else invite.dialled)
-        return Call(
+        call = Call(
             Party("caller", leg, user=info.user),
             incoming=leg,
             media=self.media,
@@ -161,6 +176,33 @@ class InboundCalls:
             callee=callee,
             external="inbound" if invite.caller.kind == "trunk" else None,
         )
+        if live:
+            self._remember_setup(invite, call)
+        return call
+
+    def _looped(self, invite: InboundInvite) -> bool:
+        """RFC 3261 §16.3 step 4: our own call, forwarded out, came back in."""
+        key = _setup_key(invite)
+        earlier = self.setups.get(key)
+        if earlier is None:
+            return False
+        hops, call = earlier
+        if call.ended or call.connected_at is not None or invite.request_hops() >= hops:
+            return False
+        log.warning("call loop: refused", call_id=invite.request.call_id, caller=key[0],
+                    dialled=key[1], first=call.id)
+        self._refuse(invite, 482, "Loop Detected", "failed")
+        return True
+
+    def _remember_setup(self, invite: InboundInvite, call: Call) -> None:
+        key = _setup_key(invite)
+        self.setups[key] = (invite.request_hops(), call)
+
+        def forget(ended: Call) -> None:
+            if self.setups.get(key, (0, None))[1] is ended:
+                del self.setups[key]
+
+        call.on_end.append(forget)
 
     def _refuse(self, invite: InboundInvite, status: int, reason: str, disposition: str) -> None:
         info = self.caller_info(invite)
@@ -203,8 +245,9 @@ class InboundCalls:
         dialled straight from here, no task unless the user does not answer."""
         call = self._call(invite, info, live=True)
         dial = runner.user_dial(call, info, None, user, passthrough=True)
-        log.info("call in", call_id=call.id, source=info.source, caller=info.number,
-                 callee=invite.dialled, kind="extension", route=f"user:{user}")
+        if info_enabled():
+            log.info("call in", call_id=call.id, source=info.source, caller=call.caller_number,
+                     callee=call.callee, kind="extension", route=f"user:{user}")
         direct = _Direct(self, call, info, user, runner)
         if not dial.targets:
             direct.resume(DialResult(Outcome.UNREACHABLE, 480))
@@ -253,4 +296,12 @@ class _Direct:
         )
         first = runner.unanswered(session, self.user, result.outcome, result.status)
         calls.spawn(runner.run(session, None, first=first))
+
+
+def _setup_key(invite: InboundInvite) -> tuple[str, str]:
+    try:
+        caller = invite.request.from_.sip_uri.user or ""
+    except SipError:
+        caller = ""
+    return caller, invite.dialled
 

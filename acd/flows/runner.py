@@ -117,8 +117,7 @@ class FlowRunner:
     async def _to_echo(self, session: FlowSession, target: str | None) -> Next:
         """The echo test: the caller hears themselves through the media engine."""
         session.call.note = "echo"
-        await session.open_media()
-        session.answer()
+        await session.ready()
         session.media.echo(True)
         await session.wait_end()
         return None
@@ -165,8 +164,7 @@ class FlowRunner:
         # media path; INFO needs the dialog); without its own prompt the
         # collection plays the menu's.
         session.clear_digits()
-        await session.open_media()
-        session.answer()
+        await session.ready()
         await self.play_ref(session, collect.prompt or prompt, interruptible=True)
         digits = await session.collect(
             max_digits=collect.max_digits, timeout=collect.timeout,
@@ -212,6 +210,7 @@ class FlowRunner:
             ring_timeout=float(user.no_answer_timeout),
             offer=(incoming.sdp or b"") if passthrough and incoming is not None else None,
             user=user_name,
+            max_forwards=hops_left(call),
         )
 
     async def unanswered(
@@ -255,6 +254,7 @@ class FlowRunner:
             to_uri=route.uri,
             credentials=route.credentials,
             ring_timeout=OUTBOUND_RING_S,
+            max_forwards=hops_left(session.call),
         ))
         log.info("outbound", trunk=route.trunk, uri=route.uri, status=result.status)
         if result.party is not None:
@@ -286,6 +286,13 @@ class FlowRunner:
             log.warning("prompt missing: skipped", prompt=reference)
             return None
         return await session.play([pcm], interruptible=interruptible)
+
+
+def hops_left(call: Call) -> int:
+    """RFC 3261 §16.6 step 3: a call placed for a caller carries the hop count
+    down, so a number forwarded back to Jono cannot loop for ever."""
+    incoming = call.incoming
+    return incoming.max_forwards - 1 if incoming is not None else 70
 
 
 def header_name(variable: str) -> str:

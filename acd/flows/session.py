@@ -65,6 +65,8 @@ class FlowSession:
         self.dialer = dialer
         self.language = language
         self.number = number  # the dial plan number the call came in on (N1-N4)
+        # When the caller entered the queue they left for a callback (B1: their place).
+        self.queue_joined_at: float | None = None
         self.gone = asyncio.Event()
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         self._waiters: set[asyncio.Future[None]] = set()
@@ -129,6 +131,14 @@ class FlowSession:
         self._check()
         self.call.answer()
 
+    async def ready(self) -> None:
+        """Answered, with media Jono can play to (for a late offer, once the
+        caller's answer has come in the ACK)."""
+        await self.open_media()
+        self.answer()
+        if self.call.late_offer:
+            await self.until(self.call.media_negotiated())
+
     def hangup(self, reason: str = "flow end", status: int = 480) -> None:
         self.call.end("jono", reason, status)
 
@@ -146,8 +156,7 @@ class FlowSession:
 
         Returns the digit that interrupted the playback, else None.
         """
-        await self.open_media()
-        self.answer()
+        await self.ready()
         if not items:
             return None
         names = [i for i in items if isinstance(i, str)]

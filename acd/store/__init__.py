@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.store.bindings import SqlBindingStore
+from acd.store.callbacks import SqlCallbacks
 from acd.store.db import make_engine
 from acd.store.tables import Base, BindingRow, CallRecord, QueueEventRow
 from acd.store.writer import BackgroundWriter
@@ -42,6 +43,7 @@ class Store:
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
         self.writer = BackgroundWriter(self.sessions)
         self.bindings = SqlBindingStore(self.writer, self.sessions)
+        self.callbacks = SqlCallbacks(self.sessions)
 
     def close(self) -> None:
         self.writer.close()

@@ -23,6 +23,8 @@ log = structlog.stdlib.get_logger("jono.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
+# The tables Jono had before Alembic that no revision has changed since 0001.
+BEFORE_ALEMBIC = ("bindings", "queue_events")
 # Revisions a store without ``alembic_version`` can be at, newest first:
 # (revision, a column that only stores at that revision or later have).
 _UNVERSIONED = (("0002", ("cdrs", "media")), ("0001", ("cdrs", "call_id")))  # before Alembic
@@ -63,7 +65,9 @@ def _create_missing_unchanged_tables(connection: Connection) -> None:
     """Before Alembic, tables were created one by one as Jono first used
     them; the ones no revision has changed since 0001 are created as they are."""
     have = set(inspect(connection).get_table_names())
-    missing = [t for t in Base.metadata.sorted_tables if t.name not in have | {"cdrs"}]
+    missing = [
+        t for t in Base.metadata.sorted_tables if t.name in BEFORE_ALEMBIC and t.name not in have
+    ]
     Base.metadata.create_all(connection, tables=missing)
 
 

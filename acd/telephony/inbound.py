@@ -59,6 +59,11 @@ class InboundInvite:
     dialled: str  # the number or code dialled (empty when the URI has no user)
     feature: str | None = None  # login, logout, pause, unpause
 
+    def request_hops(self) -> int:
+        """Max-Forwards of the INVITE (RFC 3261 §20.22; 70 when absent)."""
+        value = (self.request.headers.get("Max-Forwards") or "").strip()
+        return int(value) if value.isascii() and value.isdigit() else 70
+
 
 InviteHandler = Callable[[InboundInvite], None]
 

@@ -27,8 +27,9 @@ class SipLegs:
         sdp: bytes | None = None,
         headers: Sequence[tuple[str, str]] = (),
         credentials: Credentials | None = None,
+        max_forwards: int = 70,
     ) -> OutgoingCall:
         return OutgoingCall(
             self.ua, targets, from_uri=from_uri, to_uri=to_uri, from_display=from_display,
-            sdp=sdp, headers=headers, credentials=credentials,
+            sdp=sdp, headers=headers, credentials=credentials, max_forwards=max_forwards,
         )

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from acd.config import Dialplan
+from acd.config.outbound import DialClass
 from acd.telephony.trunks import OutboundRoute, TrunkRoutes
 
 _PHONE = re.compile(r"\+?[0-9]+")
@@ -43,12 +44,19 @@ class OutboundRules:
 
     def decide(self, user: str, dialled: str) -> Decision | None:
         """None when ``dialled`` is not a phone number (not a call out at all)."""
+        conf = self.plan.users.get(user)
+        caller_id = conf.caller_id if conf is not None else None
+        dial_class = (conf.dial if conf is not None else None) or self.plan.outbound.default_class
+        return self.decide_for_class(dial_class, dialled, caller_id)
+
+    def decide_for_class(
+        self, dial_class: DialClass, dialled: str, caller_id: str | None = None
+    ) -> Decision | None:
+        """The rules for a class of service (a user's, or a queue's callbacks)."""
         number = re.sub(r"[\s().-]", "", dialled)
         if not _PHONE.fullmatch(number):
             return None
         rules = self.plan.outbound
-        conf = self.plan.users.get(user)
-        caller_id = conf.caller_id if conf is not None else None
         trunk_rules = self.trunks.rules_of(rules.trunk)
         e164 = trunk_rules.normalise(number) if trunk_rules is not None else number
         route = self.trunks.outbound(number, rules.trunk)
@@ -59,7 +67,6 @@ class OutboundRules:
                             caller_id=caller_id)
         if any(e164.startswith(p) or number.startswith(p) for p in rules.blocked_prefixes):
             return Decision(False, e164, "number blocked", 403)
-        dial_class = (conf.dial if conf is not None else None) or rules.default_class
         if dial_class == "internal":
             return Decision(False, e164, "calls out not allowed", 403)
         home = f"+{trunk_rules.country_code}" if trunk_rules is not None else "+"

@@ -33,7 +33,7 @@ class Registrar:
     ) -> None:
         now = time.time()
         # §10.3 steps 1-4: the registrar authenticates the UAC.
-        username = access.authenticate(ua, request, txn, now)
+        username = access.authenticate(ua, request, txn, now, source=source)
         if username is None:
             return
         try:

@@ -3,13 +3,17 @@
 
 1. Decision latency: 200 queues, 2,000 agents (each in 5 queues, skills
    strategy with random levels), every agent busy and 10,000 callers
-   waiting; then a steady mix of events (calls ending -> next caller rung,
-   answers, rejections, joins, abandons, ring timeouts), each timed alone.
+   waiting, plus (``--callbacks``, default 10,000) pending callback
+   requests keeping their callers' places (a third with a window that
+   opens later, all with a validity); then a steady mix of events (calls
+   ending -> next caller or request rung, answers, rejections, joins,
+   abandons, ring timeouts, callbacks requested, completed and retried),
+   each timed alone.
 2. A simulated contact-centre day: 100,000 calls with Poisson arrivals,
    answers, rejections, no-answers, abandons, wrap-up and pauses, driven by
    a virtual clock; wall time of the whole day.
 
-Run: .venv/bin/python scripts/bench/acd_engine.py [--ops N] [--day-calls N]
+Run: .venv/bin/python scripts/bench/acd_engine.py [--ops N] [--day-calls N] [--callbacks N]
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def pct(values: Sequence[float], p: float) -> float:
 # ---------------------------------------------------------------- latency
 
 
-def latency(ops: int, seed: int) -> dict[str, list[float]]:
+def latency(ops: int, seed: int, callbacks: int = 0) -> dict[str, list[float]]:
     rng = random.Random(seed)
     queues, agents = build(rng, 200, 2000, 5, ring_time=15.0, retry_after=5.0)
     engine = AcdEngine(rng=random.Random(seed))
@@ -98,6 +102,20 @@ def latency(ops: int, seed: int) -> dict[str, list[float]]:
     for offer_id in list(rings):
         track(engine.offer_answered(offer_id, rings[offer_id].devices[0], now))
     assert len(waiting) >= 10000, len(waiting)
+    # Callback requests at their callers' places, joined over the last hour.
+    requests: set[str] = set()
+
+    def request(now: float) -> tuple[str, str, float, float, float | None, float]:
+        nonlocal seq
+        seq += 1
+        window = now + rng.uniform(60, 3600) if rng.random() < 1 / 3 else None
+        return f"r{seq}", rng.choice(qids), now - rng.uniform(0, 3600), now, window, now + 14400
+
+    for _ in range(callbacks):
+        rid, qid, joined, at, window, expires = request(now)
+        requests.add(rid)
+        track(engine.callback_requested(rid, qid, joined, at, eligible_at=window,
+                                        expires_at=expires))
 
     timings: dict[str, list[float]] = {}
 
@@ -115,10 +133,26 @@ def latency(ops: int, seed: int) -> dict[str, list[float]]:
             seq += 1
             waiting.add(f"c{seq}")
             timed("caller_joined", engine.caller_joined, f"c{seq}", rng.choice(qids), now)
+        elif callbacks and len(requests) - len(on_call.keys() & requests) < callbacks:
+            # Keep the pending callback requests at their number.
+            rid, qid, joined, at, window, expires = request(now)
+            requests.add(rid)
+            t0 = time.perf_counter_ns()
+            out = engine.callback_requested(rid, qid, joined, at, eligible_at=window,
+                                            expires_at=expires)
+            timings.setdefault("callback_requested", []).append(
+                (time.perf_counter_ns() - t0) / 1e3)
+            track(out)
         elif roll < 0.35:
             call_id = next(iter(on_call))
             del on_call[call_id]
-            timed("call_ended -> ring next", engine.call_ended, call_id, now)
+            if call_id not in requests:
+                timed("call_ended -> ring next", engine.call_ended, call_id, now)
+            elif rng.random() < 0.8:
+                requests.discard(call_id)
+                timed("callback_closed -> next", engine.callback_closed, call_id, "completed", now)
+            else:
+                timed("callback_retry -> next", engine.callback_retry, call_id, now + 300, now)
         elif roll < 0.65 and rings:
             offer_id = next(iter(rings))
             device = rings[offer_id].devices[0]
@@ -129,6 +163,8 @@ def latency(ops: int, seed: int) -> dict[str, list[float]]:
         else:
             call_id = rng.choice(sorted(waiting)) if roll > 0.99 else waiting.pop()
             waiting.discard(call_id)
+            if call_id in requests:  # a request's turn came as a caller's would
+                continue
             timed("caller_left", engine.caller_left, call_id, now)
         deadline = engine.next_deadline()
         if deadline is not None and deadline <= now:
@@ -141,7 +177,8 @@ def latency(ops: int, seed: int) -> dict[str, list[float]]:
         snapshot_times.append((time.perf_counter_ns() - t0) / 1e3)
     timings["queue_snapshot (query)"] = snapshot_times
     print(
-        f"waiting callers at the end: {sum(len(engine.queue_snapshot(q, now).waiting) for q in qids)}"
+        f"waiting at the end (callers and callback requests): "
+        f"{sum(len(engine.queue_snapshot(q, now).waiting) for q in qids)}"
     )
     return timings
 
@@ -254,10 +291,15 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=50000)
     parser.add_argument("--day-calls", type=int, default=100000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--callbacks", type=int, default=10000,
+                        help="pending callback requests beside the waiting callers")
     args = parser.parse_args()
 
-    timings = latency(args.ops, args.seed)
-    print("\nDecision latency: 200 queues, 2000 agents x 5 queues, 10000+ callers waiting")
+    timings = latency(args.ops, args.seed, args.callbacks)
+    print(
+        f"\nDecision latency: 200 queues, 2000 agents x 5 queues, 10000+ callers waiting, "
+        f"{args.callbacks} callback requests pending"
+    )
     print(f"{'operation':<28}{'count':>8}{'p50 us':>10}{'p99 us':>10}{'max us':>10}")
     for name, values in sorted(timings.items()):
         print(

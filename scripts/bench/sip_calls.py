@@ -86,6 +86,7 @@ users:
 trunks:
   sipp:
     inbound_sources: ["{HOST}"]
+    reach: public_numbers_and_extensions
 """
     )
     proc = subprocess.Popen(

@@ -53,8 +53,10 @@ def jono(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StartJono]:
     servers: list[JonoServer] = []
     request.node.stash[_SERVERS_KEY] = servers
 
-    def start(config: dict[str, Any], args: Sequence[str] = ()) -> JonoServer:
-        server = JonoServer(config, tmp_path / f"jono{len(servers)}", args=args)
+    def start(
+        config: dict[str, Any], args: Sequence[str] = (), plan: Path | None = None
+    ) -> JonoServer:
+        server = JonoServer(config, tmp_path / f"jono{len(servers)}", args=args, plan=plan)
         servers.append(server)
         try:
             return server.start()

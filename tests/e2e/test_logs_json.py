@@ -18,16 +18,19 @@ def test_a_queue_calls_steps_are_logged_with_its_call_id(jono: StartJono, tmp_pa
     config = base_config(trunk=False)
     config["queues"] = {"q": {"ring_time": 5, "members": ["bob"]}}
     config["numbers"] = {"5000": {"destination": "queue:q"}}
+    config["users"]["ops"] = {"extension": "1999", "password": "opspw", "roles": ["admin"]}
     server = jono(config, args=["--log-format", "json"])
     with PjsuaPhone(tmp_path, "bob") as bob, PjsuaPhone(tmp_path, "alice") as alice:
         assert bob.register("bob", "bobpw", server.address) == 200
         assert alice.register("alice", "alicepw", server.address) == 200
         bob.call(server.uri("*21"))
+        bob.wait_state("CONFIRMED")
         assert bob.wait_state("DISCONNECTED", timeout=8)["code"] == 200
         wait_for(lambda: agent_state(server, "bob") == "ready", what="bob ready")
         bob.auto_answer(200)
         alice.call(server.uri("5000"))
         alice.wait_state("CONFIRMED")
+        bob.wait_incoming(timeout=8)
         bob.wait_state("CONFIRMED")
         alice.hangup()
         bob.wait_state("DISCONNECTED")

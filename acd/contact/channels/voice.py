@@ -29,9 +29,10 @@ from acd.calls.status import acd_failure_reason
 from acd.config import Queue
 from acd.config.types import Destination
 from acd.contact.centre import ContactCentre
+from acd.contact.channels.callback_caller import offered
 from acd.domain import Bridge, CancelRing, Overflow, Ring
 from acd.flows.announcements import Announcements
-from acd.flows.runner import HOST, FlowHandler, Next, variable_headers
+from acd.flows.runner import HOST, FlowHandler, Next, hops_left, variable_headers
 from acd.flows.session import CallerGone, FlowSession
 from media.prompt_words import ewt_sequence, position_sequence
 
@@ -96,7 +97,10 @@ class VoiceChannel:
     def overflow(self, overflow: Overflow) -> None:
         caller = self.callers.get(overflow.call_id)
         if caller is not None:
-            caller.overflow(overflow.destination)
+            if overflow.reason == "callback":
+                caller.overflow(f"callback:{caller.queue_id}")
+            else:
+                caller.overflow(overflow.destination)
 
     # -- from the callers and offers ------------------------------------------------
     def join(self, caller: QueuedCaller) -> None:
@@ -145,12 +149,12 @@ class QueuedCaller:
     # -- the waiting loop --------------------------------------------------
     async def run(self) -> Next:
         session = self.session
-        await session.open_media()
-        session.answer()
+        await session.ready()
+        self.joined_at = self.channel.centre.now()
         self.channel.join(self)
         if not self.outcome.done():
             self._tasks.append(asyncio.ensure_future(self._announce()))
-            if self.settings.exit_key:
+            if self.settings.exit_key or self.settings.callback is not None:
                 self._tasks.append(asyncio.ensure_future(self._keys()))
         try:
             kind, destination = await session.until(self.outcome)
@@ -173,7 +177,10 @@ class QueuedCaller:
                 await session.play(["goodbye"])
             session.hangup("queue overflow")
             return None
-        return Destination.parse(destination)
+        following = Destination.parse(destination)
+        if following.kind == "callback":
+            session.queue_joined_at = self.joined_at  # B1: the request keeps this place
+        return following
 
     def _stop_tasks(self) -> None:
         for task in self._tasks:
@@ -181,8 +188,15 @@ class QueuedCaller:
         self._tasks.clear()
 
     async def _keys(self) -> None:
+        callback = self.settings.callback
         while True:
             digit = await self.session.digits.get()
+            if (
+                self.in_queue and callback is not None and digit == callback.key
+                and digit != self.settings.exit_key and self.callback_offered()
+            ):
+                self._choose_callback()
+                continue
             if self.in_queue:
                 self.channel.centre.pressed(self.call_id, digit)
 
@@ -191,6 +205,7 @@ class QueuedCaller:
         try:
             if s.entry_announcement:
                 await self._say_ref(s.entry_announcement)
+            await self._offer_callback()
             announcing = s.announce_position or s.announce_ewt
             every = float(s.announce_every) if s.announce_every > 0 else math.inf
             still = float(s.still_in_queue_every) if s.still_in_queue_every > 0 else math.inf
@@ -201,18 +216,22 @@ class QueuedCaller:
             while True:
                 now = time.monotonic()
                 items: list[str] = []
+                offer = False
                 if now >= next_info:
                     next_info = now + every
                     said = tuple(self._progress())
                     # Q2/Q3: announce again only when position or EWT changed.
                     if said and (said != last or s.announce_every == 0):
                         items += said
+                        offer = True
                     last = said
                 if now >= next_still:
                     next_still = now + still
                     items.append("still_in_queue")
                 if items and not self.ringing:
                     await self._say(items)
+                    if offer:
+                        await self._offer_callback()
                 else:
                     self.resume_hold()
                 wake = min(next_info, next_still)
@@ -221,6 +240,28 @@ class QueuedCaller:
                 await asyncio.sleep(max(0.05, wake - time.monotonic()))
         except CallerGone:
             return
+
+    def callback_offered(self) -> bool:
+        """B3/B6: does the queue offer callback to this caller now?"""
+        callback, centre = self.settings.callback, self.channel.centre
+        if callback is None or centre.plan is None:
+            return False
+        snapshot = centre.engine.queue_snapshot(self.queue_id, centre.now())
+        return offered(callback, self.settings, centre.plan, snapshot, centre.clock.wall())
+
+    def _choose_callback(self) -> None:
+        centre = self.channel.centre
+        centre.run(lambda now: centre.engine.caller_chose_callback(self.call_id, now))
+
+    async def _offer_callback(self) -> None:
+        """B1/B3: tell the caller they may be called back, when the queue offers it."""
+        callback = self.settings.callback
+        if callback is None or self.ringing or not self.callback_offered():
+            return
+        if callback.offer_announcement:
+            await self._say_ref(callback.offer_announcement)
+        else:
+            await self._say(["callback_offer"])
 
     def _progress(self) -> list[str]:
         s = self.settings
@@ -310,6 +351,7 @@ class QueuedCaller:
             role="agent",
             user=agent_id,
             managed=True,
+            max_forwards=hops_left(session.call),
         )
 
     def bridge(self, offer: VoiceOffer) -> None:

@@ -81,7 +81,10 @@ class Baresip:
         source_wav: Path | None = None,
         sink_wav: Path | None = None,
         answermode: str = "auto",
+        account: str | None = None,
     ) -> None:
+        """``account``: a whole accounts-file line, written as given (e.g. the
+        README's), instead of one built from ``user``/``password``/``registrar``."""
         binary = require_tool("baresip")
         self.workdir = workdir
         self.sip_port = free_port()
@@ -99,7 +102,7 @@ class Baresip:
             sip_port=self.sip_port,
             ctrl_port=self.ctrl_port,
             rtp_port=free_port_block(20),
-            account=aor + ";" + ";".join(params),
+            account=account if account is not None else aor + ";" + ";".join(params),
             source_wav=source_wav,
             sink_wav=sink_wav,
         )

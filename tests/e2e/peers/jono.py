@@ -72,8 +72,11 @@ class JonoServer:
 
     def __init__(
         self, config: dict[str, Any], workdir: Path, *, port: int | None = None,
-        args: Sequence[str] = (),
+        args: Sequence[str] = (), plan: Path | None = None,
     ) -> None:
+        """``plan``: a dial-plan file to run as it is (``config`` is then only
+        read); the addresses come from the command line, as a user would
+        give them."""
         self.host = LOOPBACK
         self.port = port or free_port()
         self.workdir = workdir
@@ -81,9 +84,13 @@ class JonoServer:
         self.config = copy.deepcopy(config)
         self.config.setdefault("server", {})["listen"] = f"{self.host}:{self.port}"
         # Never the default 8080: tests run side by side and would share it.
+        if plan is not None:
+            self.config["server"]["http"] = f"{self.host}:{free_port()}"
         self.config["server"].setdefault("http", f"{self.host}:{free_port()}")
-        self.config_path = workdir / "jono.yaml"
-        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        self._plan_as_is = plan is not None
+        self.config_path = plan if plan is not None else workdir / "jono.yaml"
+        if plan is None:
+            self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         self.db_path = workdir / "jono.db"
         self.log_path = workdir / "jono.log"
         self.command = [
@@ -94,6 +101,8 @@ class JonoServer:
             f"{self.host}:{self.port}",
             "--db",
             f"sqlite:///{self.db_path}",
+            "--http",
+            self.config["server"]["http"],
         ]
         if os.environ.get(SCHEDULE_TIME_ENV):
             self.command += ["--schedule-time", os.environ[SCHEDULE_TIME_ENV]]
@@ -137,7 +146,9 @@ class JonoServer:
             self.config["server"]["listen"] = f"{self.host}:{self.port}"
             self.command[self.command.index("--listen") + 1] = f"{self.host}:{self.port}"
         self.config["server"]["http"] = f"{self.host}:{free_port()}"
-        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        self.command[self.command.index("--http") + 1] = self.config["server"]["http"]
+        if not self._plan_as_is:
+            self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         if not self._log.closed:
             self._log.close()
         self._log = self.log_path.open("wb")  # the next attempt's log
@@ -219,7 +230,10 @@ def base_config(*, trunk: bool = True, static_uas: str | None = None) -> dict[st
         "users": users,
     }
     if trunk:
-        config["trunks"] = {"provider": {"inbound_sources": [LOOPBACK]}}
+        # The test tools play the provider and dial extensions straight.
+        config["trunks"] = {"provider": {
+            "inbound_sources": [LOOPBACK], "reach": "public_numbers_and_extensions",
+        }}
     return config
 
 

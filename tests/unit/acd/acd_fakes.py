@@ -15,7 +15,9 @@ from typing import Any
 
 from acd.bootstrap import Jono, Parts, Settings, build
 from acd.config import load
+from acd.domain.callback_list import MemoryCallbacks
 from sip.leg_events import (
+    Acked,
     Answered,
     Cancelled,
     Ended,
@@ -42,14 +44,16 @@ def sdp(port: int, pt: int = 0, codec: str = "PCMU") -> bytes:
     ).encode()
 
 
-def invite(dialled: str, *, caller: str = "+358401234567", body: bytes | None = None) -> Request:
-    """An INVITE as a trunk or phone sends it (to ``dialled``)."""
+def invite(
+    dialled: str, *, caller: str = "+358401234567", body: bytes | None = None, hops: int = 70
+) -> Request:
+    """An INVITE as a trunk or phone sends it (to ``dialled``; ``body=b""``: no offer)."""
     n = next(_ids)
     payload = sdp(40000 + 2 * n) if body is None else body
     text = (
         f"INVITE sip:{dialled}@127.0.0.1 SIP/2.0\r\n"
         f"Via: SIP/2.0/UDP 127.0.0.1:5999;branch=z9hG4bKfake{n};rport\r\n"
-        "Max-Forwards: 70\r\n"
+        f"Max-Forwards: {hops}\r\n"
         f'From: "Caller {n}" <sip:{caller}@127.0.0.1>;tag=from{n}\r\n'
         f"To: <sip:{dialled}@127.0.0.1>\r\n"
         f"Call-ID: fake-call-{n}\r\n"
@@ -86,6 +90,10 @@ class FakeIncoming:
     @property
     def sdp(self) -> bytes | None:
         return self.request.body or None
+
+    @property
+    def max_forwards(self) -> int:
+        return int(self.request.headers.get("Max-Forwards") or 70)
 
     def ring(self, sdp: bytes | None = None) -> None:
         self.sent.append(("ring", sdp))
@@ -132,6 +140,9 @@ class FakeIncoming:
         self.reject(487)
         self.listener(Cancelled())
 
+    def ack(self, sdp: bytes | None = None) -> None:
+        self.listener(Acked(sdp=sdp))
+
     def info_digit(self, digit: str) -> None:
         body = f"Signal={digit}\r\nDuration=160\r\n".encode()
         self.listener(Info(content_type="application/dtmf-relay", body=body))
@@ -153,8 +164,11 @@ class FakeOutgoing:
         sdp: bytes | None,
         headers: Sequence[tuple[str, str]],
         credentials: Credentials | None,
+        max_forwards: int = 70,
     ) -> None:
         self.targets = list(targets)
+        self.max_forwards = max_forwards
+        self.acked: list[bytes] = []
         self.from_uri = from_uri
         self.to_uri = to_uri
         self.from_display = from_display
@@ -188,6 +202,9 @@ class FakeOutgoing:
     def send_info(self, body: bytes, content_type: str) -> None:
         self.infos.append(body)
 
+    def ack(self, sdp: bytes) -> None:
+        self.acked.append(sdp)
+
     def reinvite(self, sdp: bytes | None, on_result: ReInviteResult) -> None:
         on_result(200, sdp)
 
@@ -198,9 +215,13 @@ class FakeOutgoing:
     def ring(self) -> None:
         self.listener(Ringing())
 
-    def answer(self, body: bytes | None = None, target: int = 0) -> None:
+    def answer(
+        self, body: bytes | None = None, target: int = 0, *, needs_answer: bool = False
+    ) -> None:
         self.answered = True
-        self.listener(Answered(sdp=body or sdp(47000), target=self.targets[target][0]))
+        self.listener(Answered(
+            sdp=body or sdp(47000), target=self.targets[target][0], needs_answer=needs_answer,
+        ))
 
     def fail(self, status: int) -> None:
         self.listener(Failed(status=status, reason=str(status)))
@@ -238,10 +259,11 @@ class FakeLegs:
         sdp: bytes | None = None,
         headers: Sequence[tuple[str, str]] = (),
         credentials: Credentials | None = None,
+        max_forwards: int = 70,
     ) -> FakeOutgoing:
         leg = FakeOutgoing(
             targets, from_uri=from_uri, to_uri=to_uri, from_display=from_display, sdp=sdp,
-            headers=headers, credentials=credentials,
+            headers=headers, credentials=credentials, max_forwards=max_forwards,
         )
         self.outgoing_legs.append(leg)
         return leg
@@ -261,6 +283,7 @@ class FakeStore:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.cdrs: list[dict[str, Any]] = []
+        self.callbacks = MemoryCallbacks()
 
     def add_queue_event(self, **fields: Any) -> None:
         self.rows.append(fields)

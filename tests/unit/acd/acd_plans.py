@@ -19,7 +19,10 @@ def tone_file(path: Path, hz: float = 440.0, seconds: float = 0.2) -> Path:
     return path
 
 
-def office(tmp_path: Path, *, media: str = "anchor", extra: str = "") -> str:
+def office(
+    tmp_path: Path, *, media: str = "anchor", extra: str = "",
+    reach: str = "public_numbers_and_extensions",
+) -> str:
     """Three users on static contacts, a trunk, a menu, a queue."""
     hello = tone_file(tmp_path / "hello.wav")
     return f"""
@@ -43,6 +46,7 @@ users:
 trunks:
   provider:
     inbound_sources: ["127.0.0.1"]
+    reach: {reach}
     outbound: {{gateway: "127.0.0.1:5070", caller_id: "+35891234567"}}
 announcements:
   hello: {{file: "{hello}"}}
@@ -57,5 +61,9 @@ numbers:
   "+35891234567": {{destination: "menu:main"}}
   "9000": {{destination: "queue:sales", internal_only: true}}
 queues:
-  sales: {{members: [bob], ring_time: 5, wrap_up: 2}}
+  sales:
+    members: [bob]
+    ring_time: 5
+    wrap_up: 2
+    callback: {{key: "9", attempts: 2, retry_after: 0, ring_time: 5}}
 {extra}"""

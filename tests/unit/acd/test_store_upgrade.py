@@ -34,3 +34,18 @@ def test_an_older_store_gains_new_columns_and_keeps_its_records(tmp_path: Path) 
     finally:
         store.close()
     assert rows == {"old-1": None, "new-1": '{"caller": {}}', "new-2": None}
+
+
+def test_the_migrations_make_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from acd.store import Base, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        engine.dispose()
+    assert diff == [], "a table or column changed without an Alembic revision"

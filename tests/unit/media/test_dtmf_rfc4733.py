@@ -113,3 +113,16 @@ def test_sender_then_receiver_yields_the_digit():
 )
 def test_sip_info_dtmf_relay_body(body, digit):
     assert parse_dtmf_relay(body) == digit
+
+
+def test_a_second_event_on_the_same_timestamp_after_an_end_is_a_new_digit() -> None:
+    from media.dtmf import DtmfReceiver, build_telephone_event
+
+    receiver = DtmfReceiver()
+    got: list[str] = []
+    for end, duration in [(False, 160), (False, 320), (True, 800), (True, 800), (True, 800)]:
+        got += receiver.feed(1000, build_telephone_event(1, end=end, volume=10, duration=duration))
+    # The same key again, on the same timestamp (the sender's clock did not move).
+    for end, duration in [(False, 160), (True, 800), (True, 800)]:
+        got += receiver.feed(1000, build_telephone_event(1, end=end, volume=10, duration=duration))
+    assert got == ["1", "1"]

@@ -12,6 +12,7 @@ from sip.auth import (
     AuthResult,
     Credentials,
     DigestAuthenticator,
+    NonceCounts,
     answer_challenge,
     compute_ha1,
     digest_response,
@@ -166,13 +167,16 @@ def test_quoted_values_survive_a_client_round_trip(username: str) -> None:
 # -- challenges ------------------------------------------------------------------
 
 
-def test_challenge_lists_sha256_before_md5_with_required_params() -> None:
+def test_challenges_come_in_the_configured_order_with_required_params() -> None:
+    # RFC 8760 §2.4: "the server MUST ... list the challenges in order of
+    # preference" - the server's, here the configured order.
     auth = make_auth(algorithms=("MD5", "SHA-256"))
     values = auth.challenge(T0)
     assert len(values) == 2
     first, second = (parse_digest(v) for v in values)
-    assert first["algorithm"] == "SHA-256"
-    assert second["algorithm"] == "MD5"
+    assert first["algorithm"] == "MD5"
+    assert second["algorithm"] == "SHA-256"
+    assert [parse_digest(v)["algorithm"] for v in make_auth().challenge(T0)] == ["SHA-256", "MD5"]
     for params in (first, second):
         assert params["realm"] == REALM
         assert params["qop"] == "auth"
@@ -349,8 +353,18 @@ def test_request_uri_mismatch_is_rejected_when_checked() -> None:
     assert not auth.verify("REGISTER", value, lookup, T0, request_uri="sip:other").ok
 
 
-def test_replayed_nonce_count_is_stale_when_tracking_is_on() -> None:
-    auth = make_auth(nc_cache_size=100)
+def test_sha256_answer_is_accepted_when_only_md5_is_offered() -> None:
+    md5_only = make_auth(algorithms=("MD5",))
+    assert [parse_digest(v)["algorithm"] for v in md5_only.challenge(T0)] == ["MD5"]
+    assert md5_only.verify("REGISTER", _answer(make_auth(), algorithm="SHA-256"), lookup, T0).ok
+
+
+# -- replays and guessing (RFC 7616 §3.4: "if the same nc value is seen twice,
+# then the request is a replay") ---------------------------------------------------
+
+
+def test_replayed_nonce_count_is_stale() -> None:
+    auth = make_auth()
     nonce_challenge = auth.challenge(T0)[0]
     first = answer_challenge(nonce_challenge, "REGISTER", "sip:p", "alice", "s3cret", "c", 1)
     second = answer_challenge(nonce_challenge, "REGISTER", "sip:p", "alice", "s3cret", "c", 2)
@@ -377,3 +391,40 @@ def test_answer_refuses_unsupported_challenges() -> None:
         )
     with pytest.raises(ValueError):
         answer_challenge('Basic realm="r"', "INVITE", "sip:x", "u", "p", "c")
+
+
+def test_a_nonce_that_carried_a_wrong_digest_is_burnt_even_for_the_right_one() -> None:
+    auth = make_auth()
+    challenge = auth.challenge(T0)[0]
+    wrong = answer_challenge(challenge, "REGISTER", "sip:p", "alice", "guess", "c", 1)
+    right = answer_challenge(challenge, "REGISTER", "sip:p", "alice", "s3cret", "c", 2)
+    assert not auth.verify("REGISTER", wrong, lookup, T0).ok
+    result = auth.verify("REGISTER", right, lookup, T0)
+    assert (result.ok, result.stale, result.username) == (False, False, None)
+    assert "already failed" in result.reason
+
+
+def test_unknown_user_burns_the_nonce_like_a_wrong_password() -> None:
+    auth = make_auth()
+    challenge = auth.challenge(T0)[0]
+    unknown = answer_challenge(challenge, "REGISTER", "sip:p", "mallory", "x", "c", 1)
+    assert not auth.verify("REGISTER", unknown, lookup, T0).ok
+    again = answer_challenge(challenge, "REGISTER", "sip:p", "alice", "s3cret", "c", 2)
+    assert "already failed" in auth.verify("REGISTER", again, lookup, T0).reason
+
+
+def test_nonce_table_is_bounded_and_oldest_first_out() -> None:
+    counts = NonceCounts(size=3)
+    for nonce in "abcd":
+        assert counts.fresh(nonce, 1)
+    assert len(counts) == 3
+    assert counts.fresh("a", 1)  # evicted: only the nonce's ttl limits it now
+    assert not counts.fresh("d", 1)
+
+
+def test_nonce_counts_are_shared_across_authenticators_that_are_given_one() -> None:
+    shared = NonceCounts()
+    first, second = make_auth(nonce_counts=shared), make_auth(nonce_counts=shared)
+    value = answer_challenge(first.challenge(T0)[0], "REGISTER", "sip:p", "alice", "s3cret", "c")
+    assert first.verify("REGISTER", value, lookup, T0).ok
+    assert second.verify("REGISTER", value, lookup, T0).stale  # a reload keeps the table

@@ -24,6 +24,7 @@ def test_committed_schema_equals_a_fresh_export(tmp_path: Path) -> None:
 def test_schema_describes_every_section_and_include() -> None:
     schema = json.loads(schema_text())
     assert set(schema["properties"]) == {
+        "allow_empty",
         "server",
         "users",
         "trunks",
@@ -42,17 +43,18 @@ def test_schema_describes_every_section_and_include() -> None:
 
 def test_check_of_the_example_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_main([str(ROOT / "config" / "example.yaml")]) == 0
-    out = capsys.readouterr().out
-    assert out == (
-        "ok: 3 users, 2 queues, 3 numbers, 1 trunks, 1 menus, 1 schedules, 6 announcements\n"
+    captured = capsys.readouterr()
+    assert captured.out == (
+        "ok: 3 users, 2 queues, 2 numbers, 1 trunks, 1 menus, 1 schedules, 7 announcements\n"
     )
+    assert captured.err == ""  # the shipped plan has nothing to warn about
 
 
 def test_check_of_a_broken_plan_prints_every_issue_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "plan.yaml"
-    path.write_text("queues:\n  sales:\n    ring_time: -5\n    ring_tme: 3\n")
+    path.write_text("queues:\n  sales:\n    ring_time: -5\n    ring_tme: 3\nallow_empty: true\n")
     assert check_main([str(path)]) == 1
     err = capsys.readouterr().err
     assert err.splitlines() == [

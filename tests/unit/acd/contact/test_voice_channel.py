@@ -3,6 +3,8 @@ with fakes: offers ring agents through the dialer, the ACD sees every call."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from acd_fakes import FakeServer, invite, until
 
 from acd.domain import AgentState
@@ -104,3 +106,35 @@ async def test_ready_from_logged_out_logs_in_first(server: FakeServer) -> None:
         "state 'asleep' must be one of ready, paused, logged_out"
     )
     assert commands.set_state("zed", "ready") == "no agent 'zed'"
+
+
+class RecordingChannel:
+    def __init__(self) -> None:
+        self.rings: list[str] = []
+
+    def ring(self, ring: Any) -> None:
+        self.rings.append(ring.call_id)
+
+    def cancel_ring(self, cancel: Any) -> None:
+        pass
+
+    def bridge(self, bridge: Any) -> None:
+        pass
+
+    def overflow(self, overflow: Any) -> None:
+        pass
+
+
+async def test_a_timer_that_fires_for_nothing_still_arms_the_next_one(server: FakeServer) -> None:
+    """The engine's one loop timer is re-armed even when a tick decides nothing."""
+    centre, engine = server.jono.centre, server.jono.centre.engine
+    centre.start()
+    server.jono.commands.login("bob")
+    channel = RecordingChannel()
+    # A deadline for a request that is gone before it fires: that tick decides nothing.
+    centre.join_work("gone", channel, lambda now: engine.callback_requested(
+        "gone", "sales", now, now, eligible_at=now + 0.05))
+    centre.run(lambda now: engine.callback_closed("gone", "cancelled", now))
+    centre.join_work("later", channel, lambda now: engine.callback_requested(
+        "later", "sales", now, now, eligible_at=now + 0.3))
+    await until(lambda: channel.rings == ["later"], timeout=3)

@@ -166,3 +166,18 @@ def user_dials_extension(server: FakeServer, user: str, dialled: str) -> None:
         "extension", request, object(), Target("udp", "127.0.0.1", 5999), Caller("user", user),
         dialled,
     ))
+
+
+async def test_by_default_a_trunk_reaches_only_public_numbers(tmp_path: Path) -> None:
+    """Trunk reach (issue 10): no extension, no internal-only number, no echo
+    code from outside; the plan's public numbers only."""
+    server = FakeServer(tmp_path, office(tmp_path, reach="public_numbers"))
+    try:
+        for dialled in ("1002", "600", "9000"):
+            dial(server, dialled)
+            assert server.legs.incoming_legs[-1].sent == [("reject", 404)], dialled
+        dial(server, "+35891234567")  # the main number's menu answers
+        caller = server.legs.incoming_legs[-1]
+        await until(lambda: caller.answered)
+    finally:
+        await server.close()
