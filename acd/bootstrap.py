@@ -34,6 +34,7 @@ from acd.clock import Clock, PinnedSchedules, SystemClock
 from acd.config import ConfigError, ConfigIssue, Dialplan
 from acd.config import load as load_config
 from acd.config.reload_guard import ReloadRefused, check_reload
+from acd.config.server import split_host_port
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
 from acd.contact.callout import Callouts
@@ -60,8 +61,11 @@ from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
 from acd.web.http import HttpServer
 from acd.web.workplace import Web, build_web
+from media.api import MediaEngineApi
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
+from media.rtpengine.engine import RtpengineEngine
+from media.rtpengine.ng import NgError
 from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
 from sip.tcp_guard import TcpLimits
@@ -112,7 +116,7 @@ class Parts:
 
     store: StoreLike | None = None
     legs: LegFactory | None = None
-    media: MediaEngine | None = None
+    media: MediaEngineApi | None = None  # default: the plan's server.media.engine
     clock: Clock | None = None
     engine: AcdEngine | None = None
     http: bool = True
@@ -144,10 +148,7 @@ class Jono:
         self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))
         self.nonce_counts = NonceCounts()
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
-        self.media = parts.media or MediaEngine(
-            settings.public_host or settings.host, settings.rtp_ports,
-            dead_after=settings.media_dead_after,
-        )
+        self.media: MediaEngineApi = parts.media or builtin_media(settings)
         engine = parts.engine or AcdEngine(repository=InMemoryAgentRepository())
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
@@ -393,11 +394,33 @@ class CannotListenHttp(CannotListen, OSError):
     pass
 
 
+def builtin_media(settings: Settings) -> MediaEngine:
+    return MediaEngine(
+        settings.public_host or settings.host, settings.rtp_ports,
+        dead_after=settings.media_dead_after,
+    )
+
+
+async def connect_media(plan: Dialplan, settings: Settings) -> MediaEngineApi:
+    """The plan's media plane: Jono's own engine, or rtpengine (server.media.engine)
+    with Jono's engine behind it for prompts, music and what rtpengine does not do."""
+    local = builtin_media(settings)
+    if plan.server.media.engine != "rtpengine":
+        return local
+    host, port = split_host_port(plan.server.media.ng)
+    try:
+        return await RtpengineEngine.connect(host, port, local)
+    except (NgError, OSError) as err:
+        await local.close()
+        raise CannotListen(f"rtpengine at {plan.server.media.ng} does not answer: {err}") from None
+
+
 async def serve(
     plan: Dialplan, settings: Settings, config_path: str | None = None,
     pid_file: str | None = None,
 ) -> None:
-    server = build(plan, settings, config_path=config_path)
+    media = await connect_media(plan, settings)
+    server = build(plan, settings, config_path=config_path, parts=Parts(media=media))
     try:
         await server.start()
     except CannotListenHttp as err:

@@ -37,15 +37,16 @@ from functools import partial
 
 import structlog
 
-from acd.calls.media import SdpProblem, answer_locally, relay_reinvite
+from acd.calls.media import SdpProblem, answer_locally, background, relay_reinvite
 from acd.calls.party import Party
 from acd.calls.ports import IncomingLeg, RecordSink
 from acd.calls.registry import CallRegistry
 from acd.calls.status import outcome_of
 from acd.logs import info_enabled
+from media.api import MediaEngineApi, MediaLegApi
 from media.dtmf import parse_dtmf_relay
-from media.engine import MediaEngine
 from media.leg import MediaLeg
+from media.rtpengine.ng import NgError
 from sip.leg_events import Acked, Cancelled, Ended, Info, LegEvent, ReInvite
 
 log = structlog.stdlib.get_logger("jono.calls")
@@ -84,7 +85,7 @@ class Call:
         caller: Party,
         *,
         incoming: IncomingLeg | None = None,
-        media: MediaEngine,
+        media: MediaEngineApi,
         registry: CallRegistry[Call] | None = None,
         records: RecordSink | None = None,
         source: str,
@@ -196,19 +197,27 @@ class Call:
             if offer is None and self.incoming is not None:
                 # Late offer (RFC 3261 §13.2.1): our offer goes in the 2xx and
                 # the caller's answer comes back in the ACK.
-                self.caller_answer = media.make_offer()
+                self.caller_answer = await media.create_offer()
                 self.late_offer = True
             else:
-                self.caller_answer = media.local_sdp_answer(offer or b"")
+                self.caller_answer = await media.answer_offer(offer or b"")
         except SdpProblem as err:
             media.close()
             log.info("no common codec with caller", call_id=self.id, error=str(err))
             self.reject(488, disposition="failed")
             return False
+        except NgError as err:
+            media.close()
+            log.warning("media plane refused the caller", call_id=self.id, error=str(err))
+            self.reject(503, disposition="failed")
+            return False
+        if self.ended:  # the caller gave up during the media plane's round trip
+            media.close()
+            return False
         self._own_media(caller, media)
         return True
 
-    def _own_media(self, party: Party, media: MediaLeg) -> None:
+    def _own_media(self, party: Party, media: MediaLegApi) -> None:
         party.media = media
         media.on_dead = partial(self._media_dead, party)
         if party is self.caller:
@@ -438,21 +447,37 @@ class Call:
 
     def _late_answer(self, party: Party, sdp: bytes) -> None:
         """The caller's answer to the offer in our 2xx (RFC 3261 §13.2.1)."""
-        if party.media is not None:
+        media = party.media
+        if isinstance(media, MediaLeg):  # the built-in leg takes it at once
             try:
-                party.media.apply_answer(sdp)
+                media.apply_answer(sdp)
             except SdpProblem as err:
                 log.info("late answer unusable", call_id=self.id, error=str(err))
                 self.end("jono", "no common codec")
                 return
-            if self._negotiated is not None and not self._negotiated.done():
-                self._negotiated.set_result(None)
+            self._late_answer_taken()
+            return
+        if media is not None:  # rtpengine's leg: an ng round trip
+            background(self._late_answer_later(media, sdp))
             return
         other = self._other(party)
         if other is not None and other.ack is not None:
             other.ack(sdp)  # passed through: the callee's offer, the caller's answer
             other.ack = None
 
-    def _media_dead(self, party: Party, leg: MediaLeg) -> None:
+    async def _late_answer_later(self, media: MediaLegApi, sdp: bytes) -> None:
+        try:
+            await media.accept_answer(sdp)
+        except (*SdpProblem, NgError) as err:
+            log.info("late answer unusable", call_id=self.id, error=str(err))
+            self.end("jono", "no common codec")
+            return
+        self._late_answer_taken()
+
+    def _late_answer_taken(self) -> None:
+        if self._negotiated is not None and not self._negotiated.done():
+            self._negotiated.set_result(None)
+
+    def _media_dead(self, party: Party, leg: MediaLegApi) -> None:
         log.info("no RTP: hanging up", call_id=self.id, party=party.role)
         self.end("jono", "media timeout")

@@ -32,8 +32,9 @@ from acd.calls.party import Party
 from acd.calls.ports import LegFactory, OutgoingLeg
 from acd.calls.status import Outcome, outcome_of
 from acd.telephony.targets import DialTarget
-from media.engine import MediaEngine
+from media.api import MediaEngineApi, MediaLegApi
 from media.leg import MediaLeg
+from media.rtpengine.ng import NgError
 from sip.leg_events import Answered, Failed, LegEvent, Ringing
 from sip.legs import Credentials
 
@@ -76,7 +77,7 @@ class DialListener(Protocol):
 
 
 class Dialer:
-    def __init__(self, legs: LegFactory, media: MediaEngine, spawn: Spawn) -> None:
+    def __init__(self, legs: LegFactory, media: MediaEngineApi, spawn: Spawn) -> None:
         self.legs = legs
         self.media = media
         self.spawn = spawn
@@ -93,7 +94,7 @@ class Attempt:
         self.dial = dial
         self.listener: DialListener | None = listener
         self.leg: OutgoingLeg | None = None
-        self.media: MediaLeg | None = None
+        self.media: MediaLegApi | None = None
         self.result: DialResult | None = None
         self.cancelled = False
         self._timed_out = False
@@ -115,8 +116,18 @@ class Attempt:
         if self.finished:
             media.close()
             return
+        try:
+            offer = await media.create_offer()
+        except NgError as err:
+            log.warning("media plane refused an offer", to=self.dial.to_uri, error=str(err))
+            media.close()
+            self._finish(DialResult(Outcome.UNREACHABLE, 500))
+            return
+        if self.finished:  # given up while the media plane answered
+            media.close()
+            return
         self.media = media
-        self._send(media.make_offer())
+        self._send(offer)
 
     def _send(self, sdp: bytes) -> None:
         dial = self.dial
@@ -179,14 +190,39 @@ class Attempt:
             leg.hangup()  # answered as we gave up
             return
         media = self.media
+        if media is not None and not isinstance(media, MediaLeg):
+            # rtpengine's leg takes the answer in an ng round trip.
+            self._stop_timer()
+            self.dialer.spawn(self._answered_later(event, leg, media))
+            return
         if media is not None:
             try:
-                media.apply_answer(event.sdp or b"")
+                media.apply_answer(event.sdp or b"")  # the built-in leg: at once
             except SdpProblem as err:
-                log.info("answer unusable", to=self.dial.to_uri, error=str(err))
-                leg.hangup()
-                self._finish(DialResult(Outcome.UNREACHABLE, 488))
+                self._unusable(leg, err)
                 return
+        self._adopt(event, leg, media)
+
+    async def _answered_later(
+        self, event: Answered, leg: OutgoingLeg, media: MediaLegApi
+    ) -> None:
+        try:
+            await media.accept_answer(event.sdp or b"")
+        except (*SdpProblem, NgError) as err:
+            if not self.finished:
+                self._unusable(leg, err)
+            return
+        if self.finished:  # cancelled or timed out meanwhile: media closed by _finish
+            leg.hangup()
+            return
+        self._adopt(event, leg, media)
+
+    def _unusable(self, leg: OutgoingLeg, err: Exception) -> None:
+        log.info("answer unusable", to=self.dial.to_uri, error=str(err))
+        leg.hangup()
+        self._finish(DialResult(Outcome.UNREACHABLE, 488))
+
+    def _adopt(self, event: Answered, leg: OutgoingLeg, media: MediaLegApi | None) -> None:
         device = next((t.device for t in self.dial.targets if t.uri == event.target), None)
         party = Party(
             self.dial.role, leg, media, user=self.dial.user, device=device,

@@ -26,7 +26,7 @@ from acd.calls.party import Party
 from acd.calls.ports import RecordSink
 from acd.calls.registry import CallRegistry
 from acd.calls.status import Outcome
-from media.engine import MediaEngine
+from media.api import MediaEngineApi
 
 Status = Callable[[str, Outcome | None], None]
 
@@ -48,7 +48,7 @@ class Originated:
         request: OriginateRequest,
         *,
         dialer: Dialer,
-        media: MediaEngine,
+        media: MediaEngineApi,
         registry: CallRegistry[Call] | None,
         records: RecordSink | None,
         on_status: Status,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from acd.calls.ports import IncomingLeg, OutgoingLeg
-from media.leg import MediaLeg
+from media.api import MediaLegApi
 
 ROLES = ("caller", "callee", "agent")
 
@@ -25,7 +25,7 @@ class Party:
         self,
         role: str,
         leg: IncomingLeg | OutgoingLeg,
-        media: MediaLeg | None = None,
+        media: MediaLegApi | None = None,
         *,
         user: str | None = None,
         device: str | None = None,

@@ -78,6 +78,29 @@ def _http_shorthand(value: object) -> object:
     return {"listen": value} if isinstance(value, str) else value
 
 
+class Media(Model):
+    """``server.media`` written out: how calls' audio is handled, and by which engine."""
+
+    mode: MediaMode = Field(
+        default="anchor",
+        description="anchor: media through Jono's media plane; passthrough: phone to phone",
+    )
+    engine: Literal["builtin", "rtpengine"] = Field(
+        default="builtin",
+        description="the media plane of anchored calls: Jono's own, or rtpengine (bridged "
+        "calls anchored by rtpengine through its ng protocol; prompts and music stay with "
+        "Jono's ticker, relayed through rtpengine)",
+    )
+    ng: HostPort = Field(
+        default="127.0.0.1:2223", description="rtpengine's ng control address (UDP)"
+    )
+
+
+def _media_shorthand(value: object) -> object:
+    """``media: anchor`` is short for ``media: {mode: anchor}``."""
+    return {"mode": value} if isinstance(value, str) else value
+
+
 class Desktop(Model):
     """``server.desktop`` - the agent desktop and the wallboard (issue 12)."""
 
@@ -163,7 +186,12 @@ class Server(Model):
     prompts_dir: str | None = None
     language: str = "en"
     timezone: TimeZoneName = "Europe/Helsinki"
-    media: MediaMode = "anchor"
+    media: Annotated[
+        Media, BeforeValidator(_media_shorthand, json_schema_input_type=MediaMode | Media)
+    ] = Field(
+        default=Media(),
+        description="anchor or passthrough, or {mode, engine: builtin|rtpengine, ng: HOST:PORT}",
+    )
     digest_algorithms: tuple[Literal["SHA-256", "MD5"], ...] = Field(
         default=("MD5",),
         min_length=1,

@@ -51,7 +51,7 @@ from acd.contact.centre import ContactCentre
 from acd.domain import AcdError, AgentSnapshot, AgentState
 from acd.telephony.outbound import Decision, OutboundRules
 from acd.telephony.trunks import TrunkRoutes
-from media.engine import MediaEngine
+from media.api import MediaEngineApi
 
 log = structlog.stdlib.get_logger("jono.acd")
 
@@ -113,7 +113,7 @@ class Callouts:
         commands: AgentCommands,
         *,
         dialer: Dialer,
-        media: MediaEngine,
+        media: MediaEngineApi,
         registry: CallRegistry[Call],
         records: RecordSink | None,
     ) -> None:

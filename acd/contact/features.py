@@ -22,7 +22,7 @@ from acd.calls.registry import CallRegistry
 from acd.config import Dialplan
 from acd.contact.agents import AgentCommands
 from acd.telephony.inbound import InboundInvite
-from media.engine import MediaEngine
+from media.api import MediaEngineApi
 from media.prompts import PromptLibrary
 
 log = structlog.stdlib.get_logger("jono.acd")
@@ -42,7 +42,7 @@ class FeatureCodes:
         commands: AgentCommands,
         *,
         legs: LegFactory,
-        media: MediaEngine,
+        media: MediaEngineApi,
         registry: CallRegistry[Call],
         records: RecordSink,
         spawn: Spawn,

@@ -27,7 +27,7 @@ from acd.flows.session import CallerInfo, FlowSession
 from acd.logs import info_enabled
 from acd.telephony.inbound import InboundInvite
 from acd.telephony.outbound import OutboundRules
-from media.engine import MediaEngine
+from media.api import MediaEngineApi
 from media.prompts import PromptLibrary
 from sip.errors import SipError
 
@@ -41,7 +41,7 @@ class InboundCalls:
         self,
         *,
         legs: LegFactory,
-        media: MediaEngine,
+        media: MediaEngineApi,
         dialer: Dialer,
         registry: CallRegistry[Call],
         records: RecordSink,

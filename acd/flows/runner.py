@@ -275,7 +275,7 @@ class FlowRunner:
         entry = self.plan.users.get(name) if kind == "user" else self.plan.trunks.get(name)
         if entry is not None and entry.media:
             return entry.media
-        return self.plan.server.media
+        return self.plan.server.media.mode
 
     async def play_ref(
         self, session: FlowSession, reference: str, *, interruptible: bool = False

@@ -25,8 +25,8 @@ from acd.calls.dialer import Attempt, Dial, Dialer, DialResult
 from acd.calls.media import play_ringback
 from acd.calls.party import Party
 from acd.config import Number
+from media.api import MediaLegApi
 from media.codecs import Pcm
-from media.leg import MediaLeg
 from media.prompts import PromptLibrary
 
 T = TypeVar("T")
@@ -101,7 +101,7 @@ class FlowSession:
         return self.call.answered
 
     @property
-    def media(self) -> MediaLeg:
+    def media(self) -> MediaLegApi:
         media = self.call.caller.media
         if media is None:
             raise RuntimeError(f"call {self.call_id}: no media leg (open_media first)")

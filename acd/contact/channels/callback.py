@@ -44,7 +44,7 @@ from acd.domain.callback_list import Attempt, CallbackRepository, CallbackReques
 from acd.flows.announcements import Announcements
 from acd.flows.runner import HOST, variable_headers
 from acd.telephony.trunks import TrunkRoutes
-from media.engine import MediaEngine
+from media.api import MediaEngineApi
 
 log = structlog.stdlib.get_logger("jono.callback")
 
@@ -59,7 +59,7 @@ class CallbackChannel:
         centre: ContactCentre,
         *,
         dialer: Dialer,
-        media: MediaEngine,
+        media: MediaEngineApi,
         registry: CallRegistry[Call],
         records: RecordSink,
         repository: CallbackRepository,
