@@ -188,6 +188,18 @@ class PjsuaPhone:
     def dtmf(self, digits: str) -> None:
         self.command("dtmf", digits=digits)
 
+    def hold(self) -> None:
+        """Put the newest call on hold (a re-INVITE with a=sendonly)."""
+        self.command("hold")
+
+    def unhold(self) -> None:
+        self.command("unhold")
+
+    def wait_media_status(self, status: str, *, timeout: float = 5.0) -> Event:
+        return self.wait_event(
+            "media_status", timeout=timeout, where=lambda e: e.get("status") == status
+        )
+
     def rtp_stats(self) -> tuple[int, int]:
         """(received, sent) RTP packets of the newest call."""
         reply = self.command("rtp_stats")

@@ -15,10 +15,12 @@ Commands (one JSON object per line, ``"id"`` echoed back in the reply):
   {"cmd": "record", "path"} / {"cmd": "stop_record"}
   {"cmd": "dtmf", "digits"}
   {"cmd": "rtp_stats"}               -> reply carries "rx", "tx" (RTP packets)
+  {"cmd": "hold"} / {"cmd": "unhold"}  re-INVITE the newest call sendonly / sendrecv
   {"cmd": "quit"}
 Replies: {"event": "ok"|"error", "id", ...}. Events:
   ready(port), registered(code, reason), incoming(call, from),
-  state(call, state, code, reason), media(call, active), dtmf(call, digit).
+  state(call, state, code, reason), media(call, active), dtmf(call, digit),
+  media_status(call, status): ACTIVE, LOCAL_HOLD, REMOTE_HOLD, NONE or ERROR.
 
 The process polls ``libHandleEvents`` from its main loop (no pjsua threads).
 """
@@ -42,6 +44,14 @@ STATE_NAMES = {
     pj.PJSIP_INV_STATE_CONNECTING: "CONNECTING",
     pj.PJSIP_INV_STATE_CONFIRMED: "CONFIRMED",
     pj.PJSIP_INV_STATE_DISCONNECTED: "DISCONNECTED",
+}
+
+MEDIA_STATUS = {
+    pj.PJSUA_CALL_MEDIA_NONE: "NONE",
+    pj.PJSUA_CALL_MEDIA_ACTIVE: "ACTIVE",
+    pj.PJSUA_CALL_MEDIA_LOCAL_HOLD: "LOCAL_HOLD",
+    pj.PJSUA_CALL_MEDIA_REMOTE_HOLD: "REMOTE_HOLD",
+    pj.PJSUA_CALL_MEDIA_ERROR: "ERROR",
 }
 
 _out = sys.stdout
@@ -74,6 +84,8 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         info = self.getInfo()
         for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO:
+                emit("media_status", call=self.number, status=MEDIA_STATUS.get(media.status, "?"))
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 self.phone.connect_audio(self.getAudioMedia(index))
                 emit("media", call=self.number, active=True)
@@ -247,6 +259,24 @@ class Phone:
         # Deleting the recorder writes the final WAV header.
         self.recorder = None
         return {}
+
+    def _newest_active(self) -> PhoneCall:
+        for call in reversed(self.calls):
+            if call.isActive() and call not in self.finished:
+                return call
+        raise RuntimeError("no active call")
+
+    def cmd_hold(self, msg: dict[str, Any]) -> dict[str, Any]:
+        call = self._newest_active()
+        call.setHold(pj.CallOpParam(True))  # re-INVITE with a=sendonly (RFC 3264 §8.4)
+        return {"call": call.number}
+
+    def cmd_unhold(self, msg: dict[str, Any]) -> dict[str, Any]:
+        call = self._newest_active()
+        op = pj.CallOpParam(True)
+        op.opt.flag = pj.PJSUA_CALL_UNHOLD  # re-INVITE with a=sendrecv
+        call.reinvite(op)
+        return {"call": call.number}
 
     def cmd_rtp_stats(self, msg: dict[str, Any]) -> dict[str, Any]:
         """RTP packets received/sent on the newest call's audio stream (0 without media)."""

@@ -1,0 +1,107 @@
+"""Issue 16, goal 3: rtpengine as the media plane, end to end.
+
+The plan says ``server.media: {engine: rtpengine, ng: HOST:PORT}``; a real rtpengine
+(Debian's rtpengine-daemon in user space, started by the test) anchors the call
+through its ng protocol. Two pjsua2 phones talk through Jono + rtpengine: each phone
+only ever sees rtpengine's address and ports in SDP, both hear the other's tone, the
+call record keeps its media figures, a hold and resume (re-INVITEs answered through
+rtpengine) leave the call talking, and rtpengine holds no call once it ended.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from peers.jono import JonoServer, StartJono, base_config
+from peers.pjsua_client import PjsuaPhone
+from peers.rtp_probe import anchored, sdp_of, write_signature_tone
+from peers.rtpengine import Rtpengine
+from test_media_bridge import TONE_A, TONE_B, _assert_heard, _call_record_media, _register
+
+pytestmark = pytest.mark.e2e
+
+TALK_S = 2.0
+
+
+def _rtpengine_config(rtp: Rtpengine) -> tuple[dict[str, object], range]:
+    config, jono_ports = anchored(base_config(trunk=False))
+    config["server"]["media"] = {"mode": "anchor", "engine": "rtpengine", "ng": rtp.ng}
+    return config, jono_ports
+
+
+def _record_both(alice: PjsuaPhone, bob: PjsuaPhone, tmp_path: Path, tag: str) -> None:
+    alice.record(tmp_path / f"heard_by_alice{tag}.wav")
+    bob.record(tmp_path / f"heard_by_bob{tag}.wav")
+    time.sleep(TALK_S)
+    alice.stop_record()
+    bob.stop_record()
+
+
+def _forget_media_status(phone: PjsuaPhone) -> None:
+    phone.history[:] = [e for e in phone.history if e.get("event") != "media_status"]
+
+
+def _wait_no_calls(rtp: Rtpengine, timeout_s: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout_s
+    while (calls := rtp.calls()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return calls
+
+
+def test_phones_talk_through_rtpengine_and_after_hold_and_resume(
+    jono: StartJono, tmp_path: Path
+) -> None:
+    with Rtpengine(tmp_path / "rtpengine") as rtp:
+        config, jono_ports = _rtpengine_config(rtp)
+        server: JonoServer = jono(config)
+        with (
+            _register(PjsuaPhone(tmp_path, "alice"), server, "alice") as alice,
+            _register(PjsuaPhone(tmp_path, "bob"), server, "bob") as bob,
+        ):
+            alice.play(write_signature_tone(tmp_path / "a.wav", TONE_A, 4, seed=1))
+            bob.play(write_signature_tone(tmp_path / "b.wav", TONE_B, 4, seed=2))
+            bob.auto_answer(200)
+            alice.call(server.uri("1002"))
+            bob.wait_incoming()
+            assert alice.wait_state("CONFIRMED")["code"] == 200, alice.history
+            bob.wait_state("CONFIRMED")
+            alice.wait_rtp(10)
+            bob.wait_rtp(10)
+            assert len(rtp.calls()) == 2, "one rtpengine call per Jono leg"
+            _record_both(alice, bob, tmp_path, "")
+
+            # Hold and resume: re-INVITEs from alice, answered through rtpengine.
+            _forget_media_status(alice)
+            alice.hold()
+            alice.wait_media_status("LOCAL_HOLD")
+            _forget_media_status(alice)
+            alice.unhold()
+            alice.wait_media_status("ACTIVE")
+            _record_both(alice, bob, tmp_path, "_resumed")
+
+            alice.hangup()
+            assert bob.wait_state("DISCONNECTED")["code"] == 200, bob.history
+            alice.wait_state("DISCONNECTED")
+            alice_log, bob_log = alice.log_text(), bob.log_text()
+
+        # Both heard the other's tone, before the hold and after the resume.
+        _assert_heard(tmp_path, "a.wav", "heard_by_bob.wav", TONE_A)
+        _assert_heard(tmp_path, "b.wav", "heard_by_alice.wav", TONE_B)
+        _assert_heard(tmp_path, "a.wav", "heard_by_bob_resumed.wav", TONE_A)
+        _assert_heard(tmp_path, "b.wav", "heard_by_alice_resumed.wav", TONE_B)
+
+        # The phones see rtpengine's ports, never Jono's own (the media is anchored there).
+        for message in (sdp_of(bob_log, "RX", "INVITE"), sdp_of(alice_log, "RX", "200")):
+            assert message.sdp_audio_port in rtp.ports, message.text
+            assert message.sdp_audio_port not in jono_ports, message.text
+
+        # The call record's media figures come from rtpengine's counters.
+        media = _call_record_media(server)
+        for leg in ("caller", "callee"):
+            figures = media[leg]
+            assert figures["packets_received"] > 50 and figures["packets_sent"] > 50, media
+
+        # Every leg's rtpengine call was deleted when the call ended.
+        assert _wait_no_calls(rtp) == []
