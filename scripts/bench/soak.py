@@ -52,6 +52,7 @@ sys.path.insert(0, str(HERE.parents[1]))
 import acd_server  # noqa: E402  (the sibling benchmark: callers, agents, config)
 from acd_server import HOST, STALL, UAS_SCENARIO, Callers  # noqa: E402
 from procstat import cpu_seconds, free_port, rss_bytes  # noqa: E402
+from webauth import admin_token, set_admin_password  # noqa: E402
 
 STALLS_SO_FAR = re.compile(r"media ticker ran \d+ ms late \((\d+) stalls so far")
 GC_LINE = re.compile(r"full collection freed (\d+) objects in (\d+) ms")
@@ -284,6 +285,7 @@ async def run(args: Any) -> int:
     talker_port, http_port, sip_port = port(), port(), port()
     config = write_config(workdir, agent_ports, talker_port, http_port, args)
     db = workdir / "jono.db"
+    set_admin_password(config, db)  # the API is closed: the benchmark signs in as an admin
     log_path = workdir / "jono.log"
     log = log_path.open("wb")
     nice = ["nice", "-n", str(args.jono_nice)] if args.jono_nice else []
@@ -306,13 +308,16 @@ async def run(args: Any) -> int:
     series: list[dict[str, Any]] = []
     ticker: list[dict[str, Any]] = []
     try:
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{http_port}", trust_env=False) as c:
+        base = f"http://{HOST}:{http_port}"
+        async with httpx.AsyncClient(base_url=base, trust_env=False) as c:
             for _ in range(300):
                 try:
-                    if (await c.get("/api/queues")).status_code == 200:
+                    if (await c.get("/healthz")).status_code == 200:
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
+        bearer = {"authorization": f"Bearer {await admin_token(base)}"}
+        async with httpx.AsyncClient(base_url=base, trust_env=False, headers=bearer) as c:
             for i in range(args.agents):
                 (await c.post(f"/api/agents/agent{i}/state", json={"state": "ready"})).raise_for_status()
         await callers.start()
@@ -329,7 +334,7 @@ async def run(args: Any) -> int:
         placed = 0
         next_tick = next_call = started
         next_sample = started + 10
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{http_port}", trust_env=False) as c:
+        async with httpx.AsyncClient(base_url=base, trust_env=False, headers=bearer) as c:
             while time.monotonic() - started < args.duration:
                 now = time.monotonic()
                 if now >= next_tick:
