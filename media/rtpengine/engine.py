@@ -483,18 +483,23 @@ class RtpengineEngine:
         """Dead-leg detection for legs bridged direct (Jono hears none of their RTP)."""
         while True:
             await asyncio.sleep(self.check_interval)
-            for leg in [leg for leg in self._legs.values() if leg.direct]:
-                try:
-                    await leg.refresh_stats()
-                except NgError as exc:
-                    log.warning("rtpengine call %s: query failed: %s", leg.call_id, exc)
-                    continue
-                last = leg.last_packet
-                # rtpengine gives whole seconds: the packet may be up to 1 s later.
-                silent = time.time() - (last + 1.0) if last is not None else 0.0
-                if leg.direct and silent > self.dead_after:
-                    log.info("rtpengine call %s dead: no RTP for %.0f s", leg.call_id, silent)
-                    leg._report_dead()
+            # In a method of its own: its locals (the last leg checked) end with it
+            # and do not keep a closed leg alive through the sleep.
+            await self._check_direct_legs()
+
+    async def _check_direct_legs(self) -> None:
+        for leg in [leg for leg in self._legs.values() if leg.direct]:
+            try:
+                await leg.refresh_stats()
+            except NgError as exc:
+                log.warning("rtpengine call %s: query failed: %s", leg.call_id, exc)
+                continue
+            last = leg.last_packet
+            # rtpengine gives whole seconds: the packet may be up to 1 s later.
+            silent = time.time() - (last + 1.0) if last is not None else 0.0
+            if leg.direct and silent > self.dead_after:
+                log.info("rtpengine call %s dead: no RTP for %.0f s", leg.call_id, silent)
+                leg._report_dead()
 
     async def close(self) -> None:
         for leg in list(self._legs.values()):
