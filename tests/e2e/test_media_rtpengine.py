@@ -5,7 +5,8 @@ The plan says ``server.media: {engine: rtpengine, ng: HOST:PORT}``; a real rtpen
 through its ng protocol. Two pjsua2 phones talk through Jono + rtpengine: each phone
 only ever sees rtpengine's address and ports in SDP, both hear the other's tone, the
 call record keeps its media figures, a hold and resume (re-INVITEs answered through
-rtpengine) leave the call talking, and rtpengine holds no call once it ended.
+rtpengine) leave the call talking, and rtpengine holds no call once it ended. A
+prompt from Jono's ticker reaches a caller through rtpengine as a steady stream.
 """
 
 from __future__ import annotations
@@ -13,11 +14,22 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from peers.jono import JonoServer, StartJono, base_config
 from peers.pjsua_client import PjsuaPhone
-from peers.rtp_probe import anchored, sdp_of, write_signature_tone
+from peers.rtp_probe import (
+    RtpCapture,
+    anchored,
+    audio_stream,
+    decode_stream,
+    sdp_of,
+    window_frequencies,
+    write_listener_scenario,
+    write_signature_tone,
+)
 from peers.rtpengine import Rtpengine
+from peers.sipp import run_sipp
 from test_media_bridge import TONE_A, TONE_B, _assert_heard, _call_record_media, _register
 
 pytestmark = pytest.mark.e2e
@@ -105,3 +117,35 @@ def test_phones_talk_through_rtpengine_and_after_hold_and_resume(
 
         # Every leg's rtpengine call was deleted when the call ended.
         assert _wait_no_calls(rtp) == []
+
+
+def test_prompt_from_jonos_ticker_reaches_the_caller_through_rtpengine(
+    jono: StartJono, tmp_path: Path
+) -> None:
+    """The waiting callers' audio stays with Jono's ticker: rtpengine relays it."""
+    seconds, frequency = 3.0, 600.0
+    prompt = write_signature_tone(tmp_path / "hello.wav", frequency, seconds, seed=4)
+    with Rtpengine(tmp_path / "rtpengine") as rtp:
+        config, _ = anchored(base_config(trunk=True))
+        config["server"]["media"] = {"mode": "anchor", "engine": "rtpengine", "ng": rtp.ng}
+        config["announcements"] = {"hello": {"file": str(prompt), "then": "hangup"}}
+        config["numbers"] = {"7000": {"destination": "announcement:hello"}}
+        server = jono(config)
+        with RtpCapture() as ear:
+            result = run_sipp(
+                write_listener_scenario(tmp_path), server.address, workdir=tmp_path / "sipp",
+                service="7000", keys={"rtp_port": str(ear.port)}, timeout_s=seconds + 10,
+            )  # fmt: skip
+            records = ear.close()
+        assert result.ok, result.describe()
+        assert _wait_no_calls(rtp) == []
+
+    stream = audio_stream(records, 0)
+    assert {(b.seq - a.seq) % 65536 for a, b in zip(stream, stream[1:], strict=False)} == {1}
+    assert {(b.ts - a.ts) % 2**32 for a, b in zip(stream, stream[1:], strict=False)} == {160}
+    arrivals = np.array([r.arrival for r in stream])
+    rate = (len(stream) - 1) / float(arrivals[-1] - arrivals[0])
+    assert 45 <= rate <= 55, f"{rate:.1f} packets/s"
+    assert len(stream) >= seconds * 50 * 0.95, len(stream)
+    tones = [f for f in window_frequencies(decode_stream(stream, 0)[: int(seconds * 8000)]) if f]
+    assert tones and all(abs(f - frequency) < 30 for f in tones), tones
