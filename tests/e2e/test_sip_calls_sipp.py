@@ -6,11 +6,14 @@ Every test checks both ends: the caller's scenario and what the callee saw.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 from peers.jono import JonoServer, StartJono, base_config
+from peers.rtpengine import Rtpengine
 from peers.sipp import SippBackground, SippResult, SipTrace, run_sipp, sipp_uas
 
 pytestmark = pytest.mark.e2e
@@ -131,15 +134,20 @@ def _body(message: SipTrace) -> str:
     return body
 
 
-@pytest.mark.parametrize("media", ["anchor", "passthrough"])
+@pytest.mark.parametrize("media", ["anchor", "passthrough", "rtpengine"])
 def test_a_late_offer_is_answered_in_the_ack(jono: StartJono, tmp_path: Path, media: str) -> None:
     """Issue 10 (RFC 3261 section 13.2.1): an INVITE without SDP gets the offer
     in the 200 and answers it in the ACK. Anchored, Jono makes the offer
-    itself; passed through, the callee is asked without SDP too and the
-    caller's answer reaches it in Jono's ACK."""
-    with sipp_uas("uas_answer", workdir=tmp_path / "uas") as uas:
+    itself (with rtpengine as the media plane, through rtpengine, issue 16);
+    passed through, the callee is asked without SDP too and the caller's
+    answer reaches it in Jono's ACK."""
+    with contextlib.ExitStack() as stack:
+        uas = stack.enter_context(sipp_uas("uas_answer", workdir=tmp_path / "uas"))
         config = base_config(trunk=True, static_uas=f"sip:2000@{uas.contact}")
         config["server"]["media"] = media
+        if media == "rtpengine":
+            rtp = stack.enter_context(Rtpengine(tmp_path / "rtpengine"))
+            config["server"]["media"] = {"engine": "rtpengine", "ng": rtp.ng}
         server = jono(config)
         caller = run_sipp(
             "uac_late_offer", server.address, workdir=tmp_path / "uac", service="2000", timeout_s=8
@@ -149,9 +157,12 @@ def test_a_late_offer_is_answered_in_the_ack(jono: StartJono, tmp_path: Path, me
     assert callee.successful == 1 and callee.failed == 0, _both(caller, callee)
     [invite] = callee.received(method="INVITE")
     [ack] = callee.received(method="ACK")
-    if media == "anchor":
+    if media in ("anchor", "rtpengine"):
         assert "m=audio" in _body(invite), _both(caller, callee)
         assert "m=audio" not in _body(ack), _both(caller, callee)
+        if media == "rtpengine":  # the callee is offered rtpengine's port
+            port = re.search(r"m=audio (\d+)", _body(invite))
+            assert port is not None and int(port.group(1)) in rtp.ports, _body(invite)
     else:
         assert "m=audio" not in _body(invite), _both(caller, callee)
         assert "m=audio" in _body(ack), _both(caller, callee)
