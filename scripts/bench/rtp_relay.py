@@ -163,6 +163,7 @@ async def run_one(relay: str, calls: int, args: Any, tool: Path, workdir: Path) 
             pids.append(server.pid)
         spy = None
         if args.py_spy and server is not None:
+            Path(args.py_spy).mkdir(parents=True, exist_ok=True)  # py-spy fails silently
             # Sampling costs the relay a little CPU: profile runs are not figure runs.
             spy = await asyncio.create_subprocess_exec(
                 str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(server.pid),
@@ -172,6 +173,7 @@ async def run_one(relay: str, calls: int, args: Any, tool: Path, workdir: Path) 
             )  # fmt: skip
         perf = None
         if args.perf:
+            Path(args.perf).mkdir(parents=True, exist_ok=True)
             # Kernel, interpreter, event loop, libc: where the relay's CPU goes (cpu-clock
             # is a software event: it works where hardware counters are not exposed).
             perf = await asyncio.create_subprocess_exec(
