@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from peers.callbacks import ask_for_callback
 from peers.jono import StartJono
-from web_jono import phone, registered, sign_in, start_web, wait_until, web_config
+from peers.webapi import signed_in
+from web_jono import (
+    WEB_PASSWORDS,
+    phone,
+    registered,
+    sign_in,
+    start_web,
+    wait_until,
+    web_config,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +110,26 @@ def test_agents_work_the_callback_list_live(
         assert requeued.locator("button.cb-claim").count() == 1
         assert page.locator("#cb-work").is_hidden()
         screenshots.take(carol_page.raw, "callback-requeued")
+
+    # Supervisors of the queue re-assign and close items; an agent may not.
+    alice_api = signed_in(server, "alice", WEB_PASSWORDS["alice"])
+    bob_api = signed_in(server, "bob", WEB_PASSWORDS["bob"])
+    try:
+        ids = {r["number"]: r["id"] for r in alice_api.get("/api/callbacks").json()["requests"]}
+        refused = bob_api.post(f"/api/callbacks/{ids['1001']}/assign", json={"agent": "bob"})
+        assert refused.status_code == 403, refused.text
+        given = alice_api.post(f"/api/callbacks/{ids['1001']}/assign", json={"agent": "carol"})
+        assert given.status_code == 200 and given.json()["claimed_by"] == "carol", given.text
+        row(carol_page, "1001").locator(".lock.mine").wait_for(timeout=10_000)
+        assert carol_page.locator("#cb-work-number").inner_text().startswith("1001")
+        closed = alice_api.post(f"/api/callbacks/{ids['1004']}/close",
+                                json={"note": "customer called in herself"})
+        assert closed.status_code == 200 and closed.json()["status"] == "cancelled", closed.text
+        wait_until(lambda: rows(page) == ["1001"], what="the closed request off the open list")
+        page.select_option("#cb-status", "cancelled")
+        assert rows(page) == ["1004"]
+        assert row(page, "1004").locator(".cb-note").inner_text() == (
+            "closed by alice: customer called in herself")
+    finally:
+        alice_api.close()
+        bob_api.close()

@@ -167,6 +167,21 @@ function renderWork() {
   for (const button of ["#cb-done", "#cb-noanswer"]) $(button).disabled = talking;
 }
 
+// Each second: the claim's countdown; the list again when a claim ran out
+// (the request is free from then on, on every page, without a new event).
+function tick() {
+  const now = clock.now();
+  let lapsed = false;
+  for (const item of items.values()) {
+    if (item.claimed_by && !item.note_owed && item.claimed_until && item.claimed_until <= now) {
+      item.claimed_by = null;
+      lapsed = true;
+    }
+  }
+  if (lapsed) render();
+  else renderWork();
+}
+
 function update(view) {
   const known = items.get(view.id);
   if (known && known.seq > view.seq) return; // an answer that was overtaken by a live event
@@ -212,7 +227,7 @@ export function startCallbacks(who, snapshotAgents) {
   $("#cb-release").addEventListener("click", () => act($("#cb-work").dataset.id, "release"));
   $("#cb-done").addEventListener("click", () => finish("done"));
   $("#cb-noanswer").addEventListener("click", () => finish("no_answer"));
-  setInterval(renderWork, 1000);
+  setInterval(tick, 1000);
   return {
     snapshot(snapshot) {
       members = {};
