@@ -55,6 +55,8 @@ from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
 from acd.telephony.registrar import Registrar
+from acd.telephony.tls_files import client as tls_client
+from acd.telephony.tls_files import tls_files
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
 from acd.web.app import build_app
@@ -203,7 +205,7 @@ class Jono:
             algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
             throttle=self.auth_throttle, nonce_counts=self.nonce_counts,
         )
-        self.ua.transports.tcp.limits = TcpLimits(**plan.server.tcp.model_dump())
+        self.ua.transports.set_limits(TcpLimits(**plan.server.tcp.model_dump()))
         for moh_class in prompts.moh_classes():
             self.media.add_moh_class(moh_class, prompts.moh(moh_class))
         self.dispatch.plan = InboundPlan(
@@ -293,6 +295,7 @@ class Jono:
                 self.http = None
                 raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
         await self.ua.start(self.settings.host, self.settings.port)
+        await self._start_tls()
         try:
             await self.control.start(self.settings.host, self.ua.port)
         except OSError as err:
@@ -305,12 +308,30 @@ class Jono:
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
+            sip_tls=self.tls_address(),
             http=f"http://{http[0]}:{http[1]}" if http else None,
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
             callbacks_waiting=callbacks,
         )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
+
+    async def _start_tls(self) -> None:
+        """SIP over TLS on its own port when the plan has ``server.tls`` (P1)."""
+        tls = self.plan.server.tls
+        if tls is None:
+            return
+        hosts = (tls.listen_host, self.settings.host, self.settings.public_host or "")
+        files = tls_files(tls, hosts)
+        await self.ua.transports.start_tls(
+            tls.listen_host, tls.listen_port, files.server(), tls_client(tls)
+        )
+
+    def tls_address(self) -> str | None:
+        tls = self.plan.server.tls
+        if tls is None or self.ua.transports.tls is None:
+            return None
+        return f"{tls.listen_host}:{self.ua.transports.port_for('tls')}"
 
     async def close(self) -> None:
         log.info("jono stopping", calls=len(self.registry))
@@ -400,7 +421,9 @@ async def serve(
     except OSError as err:  # the SIP address is taken or not ours
         await server.close()
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
-    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    tls = server.tls_address()
+    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}"
+          + (f", tls {tls}" if tls else ""), flush=True)
     if pid_file:
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         Path(pid_file).write_text(f"{os.getpid()}\n")
