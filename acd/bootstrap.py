@@ -55,8 +55,8 @@ from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
 from acd.telephony.registrar import Registrar
+from acd.telephony.tls_files import TlsFiles, tls_files
 from acd.telephony.tls_files import client as tls_client
-from acd.telephony.tls_files import tls_files
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
 from acd.web.app import build_app
@@ -68,6 +68,8 @@ from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
 from sip.tcp_guard import TcpLimits
 from sip.timers import TimerConfig
+from sip.transport import Target
+from sip.transport_ws import WsTransport
 from sip.ua import UserAgent
 
 log = structlog.stdlib.get_logger("jono.server")
@@ -180,6 +182,7 @@ class Jono:
         self.control = ControlServer(self.reload)
         self.http: HttpServer | None = None
         self._want_http = parts.http
+        self._tls_files: TlsFiles | None = None
         self._expiry_task: asyncio.Task[None] | None = None
         self.plan = plan
         self.apply(plan)
@@ -281,19 +284,34 @@ class Jono:
     async def start(self) -> None:
         # The contact centre and the HTTP API first: the first SIP request may need them.
         self.centre.start()
+        tls = self.plan.server.tls
+        if tls is not None:
+            hosts = (tls.listen_host, self.settings.host, self.settings.public_host or "",
+                     self.plan.server.http_host)
+            self._tls_files = tls_files(tls, hosts)
         if self._want_http:
             host, port = self.settings.http or (
                 self.plan.server.http_host, self.plan.server.http_port
             )
+            websockets: dict[str, WsTransport] = {}
             services = WebServices(
                 centre=self.centre, commands=self.commands, reload=self.reload,
                 media_status=self.media_status, metrics=self.metrics_text,
+                sip_websockets=websockets,
             )
-            self.http = HttpServer(build_app(services), host, port)
+            https = self._tls_files if tls is not None and tls.https else None
+            self.http = HttpServer(
+                build_app(services), host, port,
+                tls=(https.certificate, https.key) if https is not None else None,
+            )
             if not await self.http.start():
                 # Never half started: SIP without the API the agents need.
                 self.http = None
                 raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
+            # RFC 7118: SIP over WebSocket on the web port, ws:// or wss:// as the page is served.
+            kind = "wss" if https is not None else "ws"
+            websockets[kind] = self.ua.add_websocket(kind, self.http.address[1])
+            self.ua.flow_closed.append(self._flow_closed)
         await self.ua.start(self.settings.host, self.settings.port)
         await self._start_tls()
         try:
@@ -302,6 +320,12 @@ class Jono:
             log.warning("no control socket: jono reload will not find this server",
                         error=str(err))
         restored = self.location.restore(self.clock.now())
+        # A WebSocket client is reachable only over the connection it registered
+        # on, and no connection outlives a restart (RFC 7118 §5).
+        for binding in self.location.all_bindings():
+            if binding.transport in ("ws", "wss"):
+                self.location.remove(binding)
+                restored -= 1
         self.location.pop_events()
         callbacks = self.callbacks.restore()
         http = self.http.address if self.http is not None else None
@@ -309,7 +333,8 @@ class Jono:
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
             sip_tls=self.tls_address(),
-            http=f"http://{http[0]}:{http[1]}" if http else None,
+            http=f"{self.http.scheme}://{http[0]}:{http[1]}" if self.http and http else None,
+            sip_websocket=self._websocket_url(),
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
             callbacks_waiting=callbacks,
         )
@@ -321,11 +346,26 @@ class Jono:
         tls = self.plan.server.tls
         if tls is None:
             return
-        hosts = (tls.listen_host, self.settings.host, self.settings.public_host or "")
-        files = tls_files(tls, hosts)
+        files = self._tls_files
+        assert files is not None
         await self.ua.transports.start_tls(
             tls.listen_host, tls.listen_port, files.server(), tls_client(tls)
         )
+
+    def _flow_closed(self, target: Target) -> None:
+        """RFC 7118 §5 / RFC 5626 §5.3: a WebSocket client is reachable only over
+        its connection; once that is gone its bindings go too."""
+        gone = [b for b in self.location.all_bindings() if b.source == target]
+        for binding in gone:
+            self.location.remove(binding)
+        if gone:
+            self.registrar.log_changes(target)
+
+    def _websocket_url(self) -> str | None:
+        if self.http is None:
+            return None
+        host, port = self.http.address
+        return f"{'wss' if self.http.scheme == 'https' else 'ws'}://{host}:{port}/sip"
 
     def tls_address(self) -> str | None:
         tls = self.plan.server.tls

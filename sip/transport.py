@@ -142,7 +142,7 @@ class TransportSet:
     def set_limits(self, limits: TcpLimits) -> None:
         """The plan's connection limits, for every stream transport (on reload too)."""
         for flow in self.flows.values():
-            if isinstance(flow, StreamTransport):
+            if hasattr(flow, "limits"):
                 flow.limits = limits
 
     def port_for(self, transport: str) -> int:

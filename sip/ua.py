@@ -52,6 +52,7 @@ from sip.transaction.layer import (
     TransportError,
 )
 from sip.transport import Target, TransportSet
+from sip.transport_ws import WsTransport
 
 log = logging.getLogger("jono.sip.ua")
 
@@ -112,6 +113,8 @@ class UserAgent:
         self._in_progress: dict[tuple[str, str, str], str] = {}
         self.cancel_listeners: dict[int, CancelListener] = {}
         self.responses_sent: dict[int, int] = {}  # by status code, for metrics
+        # Told when a connection only its peer can open is gone (a WebSocket).
+        self.flow_closed: list[Callable[[Target], None]] = []
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self, host: str, port: int) -> None:
@@ -124,6 +127,19 @@ class UserAgent:
         if self._timer is not None:
             self._timer.cancel()
         self.transports.close()
+
+    def add_websocket(self, name: str, port: int) -> WsTransport:
+        """SIP over WebSocket (RFC 7118) fed by a web server on ``port``: ``ws`` or ``wss``."""
+        transport = WsTransport(
+            self._on_message, self.transports.tcp.limits, self._transport_failed,
+            self._flow_closed, name=name,
+        )
+        self.transports.add(transport, port)
+        return transport
+
+    def _flow_closed(self, target: Target) -> None:
+        for listener in list(self.flow_closed):
+            listener(target)
 
     @property
     def port(self) -> int:

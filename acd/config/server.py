@@ -76,6 +76,11 @@ class TlsSettings(Model):
     key: str | None = Field(
         default=None, description="PEM private key of the certificate (file; never logged)",
     )
+    https: bool = Field(
+        default=False, description="serve the web pages on server.http over HTTPS with this "
+        "certificate too (a browser on another machine needs it for its microphone; the "
+        "browser phone then uses SIP over secure WebSocket, wss:// on the same port)",
+    )
     ca_file: str | None = Field(
         default=None, description="CA bundle to verify the peers Jono connects to over TLS "
         "(sips: static contacts, trunks); without it those connections are encrypted but the "

@@ -8,22 +8,26 @@ POST /api/agents/{id}/state       {"state": "ready"|"paused"|"logged_out",
 GET  /api/events                  server-sent events: agent states, queue events
 POST /api/reload                  re-read the dial plan; 400 with the errors
 GET  /api/media                   media legs, playing streams, ticker lateness (last minute)
+WS   /sip                         SIP over WebSocket (RFC 7118, subprotocol "sip")
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from acd.web import sip_socket
 from acd.web.routers import admin, agents, events, queues
 from acd.web.services import WebServices
 
 
 def build_app(services: WebServices) -> Starlette:
+    sip = [sip_socket.route(services.sip_websockets)] if services.sip_websockets else []
     return Starlette(
         routes=[
             *admin.routes(services),
             *queues.routes(services),
             *agents.routes(services),
             *events.routes(services),
+            *sip,
         ]
     )

@@ -22,7 +22,11 @@ class _QuietServer(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, *, tls: tuple[str, str] | None = None,
+    ) -> None:
+        """``tls``: (certificate, key) files to serve HTTPS (and wss://) instead of HTTP."""
+        self.scheme = "https" if tls is not None else "http"
         config = uvicorn.Config(
             app,
             host=host,
@@ -31,6 +35,8 @@ class HttpServer:
             lifespan="off",
             log_level="warning",
             access_log=False,
+            ssl_certfile=tls[0] if tls is not None else None,
+            ssl_keyfile=tls[1] if tls is not None else None,
         )
         self.server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
@@ -45,7 +51,7 @@ class HttpServer:
                 self._task = None
                 return False
             await asyncio.sleep(0.01)
-        log.info("HTTP API on http://%s:%s", *self.address)
+        log.info("HTTP API on %s://%s:%s", self.scheme, *self.address)
         return True
 
     async def _serve(self) -> None:
