@@ -8,6 +8,7 @@ from sip.headers import SipUri
 from sip.transport import Target
 
 REGISTERED = "reg"  # the device id of all of a user's registered contacts
+BROWSER = "browser"  # a user's browser phones (registered over WebSocket), when a device of theirs
 
 
 @dataclass(frozen=True, slots=True)

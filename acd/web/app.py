@@ -9,15 +9,17 @@ GET  /api/events                  server-sent events: agent states, queue events
 POST /api/reload                  re-read the dial plan; 400 with the errors
 GET  /api/media                   media legs, playing streams, ticker lateness (last minute)
 WS   /sip                         SIP over WebSocket (RFC 7118, subprotocol "sip")
+GET  /phone                       the browser phone on a page of its own
 """
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from acd.web import sip_socket
+from acd.web import phone, sip_socket
 from acd.web.routers import admin, agents, events, queues
 from acd.web.services import WebServices
+from acd.web.vendor import vendor_mount
 
 
 def build_app(services: WebServices) -> Starlette:
@@ -29,5 +31,7 @@ def build_app(services: WebServices) -> Starlette:
             *agents.routes(services),
             *events.routes(services),
             *sip,
+            *phone.routes(),
+            vendor_mount(),
         ]
     )
