@@ -23,7 +23,8 @@ from acd.web.vendor import vendor_mount
 
 
 def build_app(services: WebServices) -> Starlette:
-    sip = [sip_socket.route(services.sip_websockets)] if services.sip_websockets else []
+    # The transports are filled in once the web server knows its port (acd.bootstrap).
+    sip = [sip_socket.route(services.sip_websockets)]
     return Starlette(
         routes=[
             *admin.routes(services),
