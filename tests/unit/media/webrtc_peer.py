@@ -53,9 +53,10 @@ class ToneTrack(MediaStreamTrack):
         t = (np.arange(SAMPLES) + self._index * SAMPLES) / RATE
         samples = self.amplitude * np.sin(2 * np.pi * self.frequency * t)
         if self.clicks:
-            samples = np.zeros(SAMPLES)
+            # A quiet tone, and once a second a loud burst whose send time is kept.
+            samples *= 0.1 / max(self.amplitude, 1e-9)
             if self._index % 50 == 10:
-                samples[:240] = 0.8 * np.sign(np.sin(2 * np.pi * 1000 * t[:240]))
+                samples = samples + 0.8 * np.sin(2 * np.pi * 1000 * t)
                 self.sent_at.append(time.monotonic())
         frame = AudioFrame.from_ndarray(
             (samples * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
@@ -69,8 +70,9 @@ class ToneTrack(MediaStreamTrack):
 class Browser:
     """One peer connection that offers (like SIP.js calling) or answers."""
 
-    def __init__(self, frequency: float = 440.0) -> None:
+    def __init__(self, frequency: float = 440.0, *, keep: bool = True) -> None:
         loopback_only()
+        self.keep = keep
         self.pc = RTCPeerConnection()
         self.track = ToneTrack(frequency)
         self.pc.addTrack(self.track)
@@ -87,7 +89,8 @@ class Browser:
             while True:
                 frame = await track.recv()
                 pcm = frame.to_ndarray().reshape(-1)[:: len(frame.layout.channels)]
-                self.received.append(pcm)
+                if self.keep:
+                    self.received.append(pcm)
                 if self.on_frame is not None:
                     self.on_frame(pcm)
         except Exception:
