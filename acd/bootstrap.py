@@ -54,6 +54,7 @@ from acd.telephony.access import Access
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
+from acd.telephony.phone_tokens import PhoneTokens
 from acd.telephony.registrar import Registrar
 from acd.telephony.tls_files import TlsFiles, tls_files
 from acd.telephony.tls_files import client as tls_client
@@ -147,6 +148,8 @@ class Jono:
         # Built once, not per plan: failures and nonce counts outlive a reload.
         self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))
         self.nonce_counts = NonceCounts()
+        # Browser phones' short-lived SIP credentials (issue 15); outlive a reload.
+        self.phone_tokens = PhoneTokens()
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
         self.media = parts.media or MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
@@ -207,6 +210,7 @@ class Jono:
             settings.realm, plan.users, plan.trunks,
             algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
             throttle=self.auth_throttle, nonce_counts=self.nonce_counts,
+            phone_tokens=self.phone_tokens,
         )
         self.ua.transports.set_limits(TcpLimits(**plan.server.tcp.model_dump()))
         for moh_class in prompts.moh_classes():

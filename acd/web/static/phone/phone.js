@@ -4,6 +4,8 @@
 // gives it credentials and an <audio> element, and shows its events.
 //
 //   const phone = new BrowserPhone({ server, aor, user, password, audio });
+//   or, in a signed-in page, with a short-lived token from the session (the page
+//   never shows it): BrowserPhone.fromSession({ audio, csrfToken })
 //   phone.addEventListener("state", e => ...)      // e.detail: {registered, call}
 //   await phone.start();  phone.answer();  phone.hangup();  phone.mute(true);
 //   phone.dtmf("5");  phone.call("1002");  phone.setMicrophone(id);  phone.setSpeaker(id);
@@ -53,12 +55,47 @@ export class BrowserPhone extends EventTarget {
       this._setRegistered(state === RegistererState.Registered));
   }
 
+  // Credentials from the signed-in session (POST /api/phone/token), renewed
+  // before they expire; the SIP password is never in the page.
+  static async fromSession({ audio, csrfToken, displayName }) {
+    const token = await BrowserPhone._token(csrfToken);
+    const phone = new BrowserPhone({
+      server: token.server, aor: token.aor, user: token.auth_user, password: token.secret,
+      audio, displayName,
+    });
+    phone._renewWith(csrfToken, token.expires_in);
+    return phone;
+  }
+
+  static async _token(csrfToken) {
+    const response = await fetch("/api/phone/token", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrfToken || "" },
+    });
+    if (!response.ok) throw new Error(`no phone credentials: HTTP ${response.status}`);
+    return response.json();
+  }
+
+  _renewWith(csrfToken, expiresIn) {
+    const every = Math.max(30, expiresIn / 2) * 1000;
+    this._renewal = setInterval(async () => {
+      try {
+        const token = await BrowserPhone._token(csrfToken);
+        this.ua.configuration.authorizationUsername = token.auth_user;
+        this.ua.configuration.authorizationPassword = token.secret;
+      } catch (e) {
+        this.dispatchEvent(new CustomEvent("error", { detail: { message: String(e) } }));
+      }
+    }, every);
+  }
+
   async start() {
     await this.ua.start();
     await this.registerer.register();
   }
 
   async stop() {
+    clearInterval(this._renewal);
     this._stopRing();
     try { await this.registerer.unregister(); } catch (e) { /* gone already */ }
     await this.ua.stop();
