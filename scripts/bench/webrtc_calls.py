@@ -17,8 +17,12 @@ what Jono adds. The phones send 1000 Hz back all the time (both directions
 carry audio). Server CPU is its CPU time over the measuring window; memory
 per leg is its resident-set growth over the N calls.
 
-    flock /tmp/jono-bench.lock .venv/bin/python scripts/bench/webrtc_calls.py --calls 10 20 30
-    flock /tmp/jono-bench.lock .venv/bin/python scripts/bench/webrtc_calls.py --calls 10 20 30 --pcmu
+    flock /tmp/jono-bench.lock .venv/bin/python scripts/bench/webrtc_calls.py --calls 10 20 30 --repeat 3
+    flock /tmp/jono-bench.lock .venv/bin/python scripts/bench/webrtc_calls.py --calls 10 20 30 --repeat 3 --pcmu
+    flock /tmp/jono-bench.lock .venv/bin/python scripts/bench/webrtc_calls.py --calls 10 20 30 --repeat 3 --uvloop
+
+Each row is the median of --repeat runs (a fresh server each run): the
+machine is shared and has two cores, so single runs are noisy.
 """
 
 from __future__ import annotations
@@ -262,11 +266,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, nargs="+", default=[10, 20])
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per row; the row shows each column's median")
     parser.add_argument("--pcmu", action="store_true", help="browsers send G.711 (no transcoding)")
     parser.add_argument("--uvloop", action="store_true", help="the server runs on uvloop")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
+        profile = os.environ.get("JONO_BENCH_PROFILE")
+        if profile:  # where the server's time goes: cProfile to that file
+            import cProfile
+
+            cProfile.runctx("asyncio.run(serve(False))", globals(), {"serve": serve},
+                            filename=profile)
+            return
         if args.uvloop:
             import uvloop
 
@@ -280,7 +293,8 @@ def main() -> None:
           "| phone pkts/s/call | latency n | p50 ms | p99 ms | max ms |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for calls in args.calls:
-        r = asyncio.run(drive(args, calls))
+        runs = [asyncio.run(drive(args, calls)) for _ in range(args.repeat)]
+        r = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         print(f"| {r['calls']} | {r['connected']} | {r['cpu_pct']} | {r['cpu_ms_per_call_s']} | "
               f"{r['calls_per_core']:.0f} | {r['rss_mib_per_call']} | {r['phone_pkts_per_s']} | "
               f"{r['lat_n']} | {r['lat_p50_ms']} | {r['lat_p99_ms']} | {r['lat_max_ms']} |",
