@@ -50,8 +50,9 @@ HOST = "127.0.0.1"
 
 # ---------------------------------------------------------------------------- server
 async def serve(uvloop: bool) -> None:
-    from media.engine import MediaEngine
     from procstat import cpu_seconds, rss_bytes
+
+    from media.engine import MediaEngine
 
     engine = MediaEngine(HOST, (36000, 39999), dead_after=600)
     loop = asyncio.get_running_loop()
