@@ -36,6 +36,7 @@ from acd.config import load as load_config
 from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
+from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.callback import CallbackChannel
 from acd.contact.channels.callback_caller import CallbackDialog
@@ -60,9 +61,8 @@ from acd.telephony.tls_files import TlsFiles, tls_files
 from acd.telephony.tls_files import client as tls_client
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
-from acd.web.app import build_app
 from acd.web.http import HttpServer
-from acd.web.services import WebServices
+from acd.web.workplace import Web, build_web
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
@@ -150,6 +150,8 @@ class Jono:
         self.nonce_counts = NonceCounts()
         # Browser phones' short-lived SIP credentials (issue 15); outlive a reload.
         self.phone_tokens = PhoneTokens()
+        # SIP over WebSocket on the web port: "ws" or "wss" -> transport, once HTTP runs.
+        self.sip_websockets: dict[str, WsTransport] = {}
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
         self.media = parts.media or MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
@@ -174,6 +176,10 @@ class Jono:
             legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
             records=self.store, spawn=self.tasks.spawn,
         )
+        self.callouts = Callouts(
+            self.centre, self.commands, dialer=self.dialer, media=self.media,
+            registry=self.registry, records=self.store,
+        )
         self.dispatch.handle("feature", self.features.handle)
         self.dispatch.handle("extension", self.inbound.extension)
         self.dispatch.handle("number", self.inbound.number)
@@ -184,6 +190,7 @@ class Jono:
         self.metrics = make_registry(self._metric_sources())
         self.control = ControlServer(self.reload)
         self.http: HttpServer | None = None
+        self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
         self._tls_files: TlsFiles | None = None
         self._expiry_task: asyncio.Task[None] | None = None
@@ -294,27 +301,25 @@ class Jono:
                      self.plan.server.http_host)
             self._tls_files = tls_files(tls, hosts)
         if self._want_http:
+            # -- the web workplace (issue 12): sign-in, pages, API, live views ---------
             host, port = self.settings.http or (
                 self.plan.server.http_host, self.plan.server.http_port
             )
-            websockets: dict[str, WsTransport] = {}
-            services = WebServices(
-                centre=self.centre, commands=self.commands, reload=self.reload,
-                media_status=self.media_status, metrics=self.metrics_text,
-                sip_websockets=websockets,
-            )
+            self.web = build_web(self)
+            # HTTPS: server.http.tls, else (server.tls.https) the SIP TLS pair.
+            web_tls = self.plan.server.http.tls
             https = self._tls_files if tls is not None and tls.https else None
-            self.http = HttpServer(
-                build_app(services), host, port,
-                tls=(https.certificate, https.key) if https is not None else None,
-            )
+            pair = ((web_tls.cert, web_tls.key) if web_tls is not None
+                    else (https.certificate, https.key) if https is not None else None)
+            self.http = HttpServer(self.web.app, host, port, tls=pair)
             if not await self.http.start():
                 # Never half started: SIP without the API the agents need.
+                why = self.http.error or "the address is taken or not ours"
                 self.http = None
-                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
+                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): {why}")
             # RFC 7118: SIP over WebSocket on the web port, ws:// or wss:// as the page is served.
-            kind = "wss" if https is not None else "ws"
-            websockets[kind] = self.ua.add_websocket(kind, self.http.address[1])
+            kind = "wss" if self.http.scheme == "https" else "ws"
+            self.sip_websockets[kind] = self.ua.add_websocket(kind, self.http.address[1])
             self.ua.flow_closed.append(self._flow_closed)
         await self.ua.start(self.settings.host, self.settings.port)
         await self._start_tls()
@@ -332,12 +337,11 @@ class Jono:
                 restored -= 1
         self.location.pop_events()
         callbacks = self.callbacks.restore()
-        http = self.http.address if self.http is not None else None
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
             sip_tls=self.tls_address(),
-            http=f"{self.http.scheme}://{http[0]}:{http[1]}" if self.http and http else None,
+            http=self.http.url if self.http is not None else None,
             sip_websocket=self._websocket_url(),
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
             callbacks_waiting=callbacks,
@@ -468,6 +472,11 @@ async def serve(
     tls = server.tls_address()
     print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}"
           + (f", tls {tls}" if tls else ""), flush=True)
+    if server.http is not None and server.web is not None:
+        print(f"jono: web workplace on {server.http.url}", flush=True)
+        hint = await server.web.first_run_hint(config_path)
+        if hint:
+            print(f"jono: {hint}", flush=True)
     if pid_file:
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         Path(pid_file).write_text(f"{os.getpid()}\n")

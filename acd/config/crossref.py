@@ -181,6 +181,10 @@ def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
         if user.no_answer_message is not None and user.forward_no_answer is not None:
             message = "give no_answer_message or forward_no_answer, not both"
             yield Finding(path=path, message=message)
+        for index, queue in enumerate(user.supervises):
+            if queue not in names("queues"):
+                message = unknown("queue", queue, names("queues"))
+                yield Finding(path=(*path, "supervises", index), message=message)
         for index, device in enumerate(user.devices):
             dpath: KeyPath = (*path, "devices", index)
             if device.kind == "static" and device.contact is None:
