@@ -11,9 +11,7 @@ phone relays without transcoding, to A-law by table, to G.722 through PCM.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from media.leg import MediaLeg
+from media.leg import LegHost, MediaLeg
 from media.sdp import Answer, NoCommonCodec
 from media.webrtc.endpoint import WebRtcEndpoint
 from media.webrtc.sdp import (
@@ -27,14 +25,11 @@ from media.webrtc.sdp import (
     write_webrtc,
 )
 
-if TYPE_CHECKING:
-    from media.engine import MediaEngine
-
 
 class WebRtcLeg(MediaLeg):
     kind = "webrtc"
 
-    def __init__(self, engine: MediaEngine, endpoint: WebRtcEndpoint) -> None:
+    def __init__(self, engine: LegHost, endpoint: WebRtcEndpoint) -> None:
         super().__init__(engine, endpoint)  # type: ignore[arg-type]
         self.rtc = endpoint
         self._started = False
