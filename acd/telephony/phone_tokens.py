@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 SEPARATOR = "~"
-DEFAULT_TTL_S = 3600.0
+DEFAULT_TTL_S = 900.0  # the page renews at half-life; a stolen one is short-lived
 MAX_PER_USER = 20
 
 
@@ -59,11 +59,10 @@ class PhoneTokens:
             return None
         return token
 
-    def revoke_session(self, session: str) -> int:
+    def revoke_session(self, session: str) -> None:
         gone = [name for name, t in self._by_name.items() if t.session == session]
         for name in gone:
             del self._by_name[name]
-        return len(gone)
 
     def _expire(self, now: float) -> None:
         for name in [n for n, t in self._by_name.items() if t.expires_at <= now]:

@@ -137,6 +137,8 @@ def build_web(
         accounts=accounts, roles=roles_from(lambda: centre.plan),
         settings=auth_settings(plan.server), clock=clock, hasher=hasher,
     )
+    # A browser phone's SIP credentials end with the session that asked for them.
+    auth.session_ended.append(server.phone_tokens.revoke_session)
     today = Today(plan.server.timezone, plan.server.desktop.service_level)
     if store is not None:
         now = centre.now()
