@@ -1,4 +1,4 @@
-"""Drive Jono's browser phone (/phone, phone.js + SIP.js) in Debian's Chromium.
+"""Drive Jono's browser phone (the agent desktop's, phone.js + SIP.js) in Debian's Chromium.
 
 Chromium gets a fake microphone playing a tone WAV and, with
 ``--allow-loopback-in-peer-connection``, ICE host candidates on 127.0.0.1
@@ -35,10 +35,15 @@ def write_tone_48k(path: Path, frequency: float, seconds: float = 30.0) -> Path:
 
 
 def sign_in(page: ShotPage, base_url: str, user: str, password: str) -> None:
-    page.goto(f"{base_url}/phone")
-    page.fill("input[name=user]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    """Sign in to the agent desktop with the web password; the desk's browser
+    phone (the plan gives ``user`` a browser device) then registers with a
+    short-lived token from the session: no SIP password is typed anywhere."""
+    page.goto(f"{base_url}/")
+    page.fill("#user", user)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready=yes]", timeout=10_000)
     wait_registered(page)
 
 

@@ -20,6 +20,7 @@ import pytest
 from peers.audio import dominant_frequency, write_tone
 from peers.jono import StartJono
 from peers.pjsua_client import PjsuaPhone
+from peers.webapi import set_password, wait_http
 from phone_page import (
     WEBRTC_ARGS,
     heard_in_page,
@@ -33,13 +34,14 @@ pytestmark = pytest.mark.e2e
 
 BROWSER_TONE = 440.0
 PHONE_TONE = 1000.0
+WEB_PASSWORD = "alice-web-pass-1"  # her sign-in; her SIP password never reaches the page
 
 
 def _config() -> dict[str, Any]:
     return {
         "server": {"realm": "jono", "media": "anchor"},
         "users": {
-            "alice": {"extension": "1001", "password": "alicepw",
+            "alice": {"extension": "1001", "password": "alicepw", "roles": ["agent"],
                       "devices": [{"kind": "phone"}, {"kind": "browser"}]},
             "bob": {"extension": "1002", "password": "bobpw"},
             "carol": {"extension": "1003", "password": "carolpw"},
@@ -54,6 +56,13 @@ def _http(server: Any) -> str:
     return f"http://{server.config['server']['http']}"
 
 
+def _start(jono: StartJono) -> Any:
+    server = jono(_config())
+    wait_http(server)
+    set_password(server, "alice", WEB_PASSWORD, quick=True)
+    return server
+
+
 def _browser(open_browser: Any, screenshots: Any, tmp_path: Path) -> Any:
     tone = write_tone_48k(tmp_path / "browser-440.wav", BROWSER_TONE)
     context = open_browser(fake_audio=tone, extra_args=WEBRTC_ARGS)
@@ -63,9 +72,9 @@ def _browser(open_browser: Any, screenshots: Any, tmp_path: Path) -> Any:
 def test_queue_call_rings_the_browser_which_answers_and_both_hear(
     jono: StartJono, open_browser: Any, screenshots: Any, tmp_path: Path,
 ) -> None:
-    server = jono(_config())
+    server = _start(jono)
     page = _browser(open_browser, screenshots, tmp_path)
-    sign_in(page, _http(server), "alice", "alicepw")
+    sign_in(page, _http(server), "alice", WEB_PASSWORD)
     screenshots.take(page.raw, "registered")
     heard_by_caller = tmp_path / "heard_by_caller.wav"
     with PjsuaPhone(tmp_path, "caller") as caller:
@@ -100,9 +109,9 @@ def test_queue_call_rings_the_browser_which_answers_and_both_hear(
 def test_browser_calls_a_pjsua_extension_and_the_far_end_hangs_up(
     jono: StartJono, open_browser: Any, screenshots: Any, tmp_path: Path,
 ) -> None:
-    server = jono(_config())
+    server = _start(jono)
     page = _browser(open_browser, screenshots, tmp_path)
-    sign_in(page, _http(server), "alice", "alicepw")
+    sign_in(page, _http(server), "alice", WEB_PASSWORD)
     heard_by_bob = tmp_path / "heard_by_bob.wav"
     with PjsuaPhone(tmp_path, "bob") as bob:
         assert bob.register("bob", "bobpw", server.address) == 200
@@ -131,9 +140,9 @@ def test_browser_calls_a_pjsua_extension_and_the_far_end_hangs_up(
 def test_closing_the_page_removes_the_browsers_registration(
     jono: StartJono, open_browser: Any, screenshots: Any, tmp_path: Path,
 ) -> None:
-    server = jono(_config())
+    server = _start(jono)
     page = _browser(open_browser, screenshots, tmp_path)
-    sign_in(page, _http(server), "alice", "alicepw")
+    sign_in(page, _http(server), "alice", WEB_PASSWORD)
     wait_for(lambda: "registration added" in server.log_text(), what="registration in the log")
     page.raw.context.close()
     wait_for(lambda: "registration removed" in server.log_text(), timeout_s=10,

@@ -28,7 +28,12 @@ export function mountPhonePanel(root, phone) {
   const number = el("input", { class: "phone-number", "data-testid": "phone-number",
     placeholder: "Extension or number", inputmode: "tel", "aria-label": "Number to call" });
   const dial = el("button", { class: "phone-dial", "data-testid": "phone-dial",
-    onclick: () => number.value.trim() && phone.call(number.value.trim()) }, "Call");
+    onclick: () => {
+      const target = number.value.trim();
+      if (!target) return;
+      number.value = "";
+      phone.call(target);
+    } }, "Call");
   const mic = el("select", { class: "phone-mic", "data-testid": "phone-mic",
     "aria-label": "Microphone", onchange: () => phone.setMicrophone(mic.value) });
   const speaker = el("select", { class: "phone-speaker", "data-testid": "phone-speaker",
