@@ -147,3 +147,37 @@ def test_closing_the_page_removes_the_browsers_registration(
     page.raw.context.close()
     wait_for(lambda: "registration removed" in server.log_text(), timeout_s=10,
              what="registration removed after the socket closed")
+
+
+def test_a_tcp_phone_calls_a_user_whose_desk_phone_and_browser_ring_and_the_browser_wins(
+    jono: StartJono, open_browser: Any, screenshots: Any, tmp_path: Path,
+) -> None:
+    """D7: alice's desk phone (pjsua2, UDP) and her browser ring together for a
+    direct call from carol's phone over TCP; the browser answers, the desk phone
+    stops ringing, both ends hear each other, carol hangs up."""
+    server = _start(jono)
+    page = _browser(open_browser, screenshots, tmp_path)
+    sign_in(page, _http(server), "alice", WEB_PASSWORD)
+    heard_by_carol = tmp_path / "heard_by_carol.wav"
+    with PjsuaPhone(tmp_path, "desk") as desk, PjsuaPhone(tmp_path, "carol") as carol:
+        assert desk.register("alice", "alicepw", server.address) == 200
+        assert carol.register("carol", "carolpw", server.address, transport="tcp") == 200
+        carol.play(write_tone(tmp_path / "carol-1000.wav", PHONE_TONE, 8))
+        carol.record(heard_by_carol)
+        carol.call(server.uri("1001", "tcp"))
+        desk.wait_incoming(timeout=10)
+        wait_call_state(page, "ringing", timeout_s=10)
+        screenshots.take(page.raw, "ringing-with-the-desk-phone")
+        page.click("[data-testid=phone-answer]")
+        wait_call_state(page, "talking")
+        desk.wait_state("DISCONNECTED", timeout=10)  # CANCELled: the browser answered first
+        assert carol.wait_state("CONFIRMED", timeout=10)["code"] == 200
+        carol.wait_rtp(50, timeout=10)
+        time.sleep(2.0)
+        in_page = heard_in_page(page)
+        carol.hangup()
+        wait_call_state(page, "idle", timeout_s=10)
+        carol.stop_record()
+    assert in_page["packets"] > 50, in_page
+    assert abs(in_page["frequency"] - PHONE_TONE) < 15, in_page
+    assert abs(dominant_frequency(heard_by_carol) - BROWSER_TONE) < 15
