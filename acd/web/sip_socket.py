@@ -15,17 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 
 import structlog
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from sip.transport import Target
 from sip.transport_ws import MAX_QUEUED, WsTransport
 
 log = structlog.stdlib.get_logger("jono.web.sip")
 
 PATH = "/sip"
 SUBPROTOCOL = "sip"
+_numbers = itertools.cycle(range(1, 65536))
 
 
 def route(transports: dict[str, WsTransport], path: str = PATH) -> WebSocketRoute:
@@ -47,6 +50,7 @@ async def serve(websocket: WebSocket, transports: dict[str, WsTransport]) -> Non
         return
     client = websocket.client
     host, port = (client.host, client.port) if client is not None else ("", 0)
+    port = port or _number_of_its_own(transport, host)
     outbox: asyncio.Queue[str | None] = asyncio.Queue(MAX_QUEUED)
     close_with: list[tuple[int, str]] = []
 
@@ -101,3 +105,14 @@ async def _write(
             await websocket.send_text(text)
         except Exception:  # the socket is gone: the reader sees it too
             return
+
+
+def _number_of_its_own(transport: WsTransport, host: str) -> int:
+    """A socket whose client port is unknown (0: behind a trusted proxy the auth
+    middleware gives the forwarded address alone) still needs a flow of its own:
+    two browsers behind one address must not answer for each other."""
+    for _ in range(65535):
+        number = next(_numbers)
+        if Target(transport.name, host, number) not in transport.connections:
+            return number
+    return 0

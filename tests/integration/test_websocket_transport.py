@@ -220,3 +220,34 @@ async def test_fuzzed_messages_never_harm_the_socket_or_the_server(site: Site, s
             answer = await _recv(ws, 3.0)
             if answer.startswith("SIP/2.0 200") and "CSeq: 1 OPTIONS" in answer:
                 break
+
+
+async def test_sockets_whose_client_port_is_unknown_keep_flows_of_their_own() -> None:
+    """Behind a trusted proxy the auth middleware gives the forwarded address
+    without a port (0): two browsers behind one address are still two flows,
+    each answered over its own socket."""
+    ua = UserAgent(Registrar(), public_host="127.0.0.1", tcp_limits=LIMITS)
+    await ua.start("127.0.0.1", 0)
+    transports: dict = {}
+    inner = Starlette(routes=[sip_socket.route(transports)])
+
+    async def forwarded(scope, receive, send):  # type: ignore[no-untyped-def]
+        await inner({**scope, "client": ("198.51.100.7", 0)}, receive, send)
+
+    http = HttpServer(forwarded, "127.0.0.1", 0)
+    assert await http.start()
+    port = http.address[1]
+    transports["ws"] = ua.add_websocket("ws", port)
+    url = f"ws://127.0.0.1:{port}/sip"
+    try:
+        async with websockets.connect(url, subprotocols=["sip"]) as first, \
+                websockets.connect(url, subprotocols=["sip"]) as second:
+            for ws in (first, second, first):
+                await ws.send(_request("OPTIONS"))
+                assert (await _recv(ws)).startswith("SIP/2.0 200")
+            peers = list(transports["ws"].connections)
+            assert len(peers) == 2 and all(p.host == "198.51.100.7" for p in peers)
+            assert len({p.port for p in peers}) == 2
+    finally:
+        ua.close()
+        await http.close()
