@@ -2,9 +2,10 @@
 
 ``phone.js`` (SIP.js over this server's ``/sip`` WebSocket, WebRTC media
 terminated by Jono) and ``panel.js`` (its controls) are what the agent
-desktop embeds; ``/phone`` is the same phone on a page of its own, signed in
-with the user's SIP account. SIP.js itself is served from
-``/static/vendor/sip.js/`` (npm, ``make vendor``).
+desktop embeds (``static/desk/phone.js``); ``/phone`` is the same phone on a
+page of its own. Both are behind the sign-in, and both get their SIP
+credentials from the session (:func:`token_route`), never a SIP password.
+SIP.js itself is served from ``/static/vendor/sip.js/`` (npm, ``make vendor``).
 """
 
 from __future__ import annotations
