@@ -1,6 +1,6 @@
 """What the web app is given by the composition root: the contact centre,
 the agent commands, the admin's operations (reload, media figures), the
-sign-in (``auth``), the pages' live views, call-outs, the contacts
+sign-in (``auth``), the pages' live views, call-outs, the callback list, the contacts
 directory and the store's read-back of an agent's recent calls."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.contact.agents import AgentCommands
+from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.store.recent import RecentCall
@@ -37,6 +38,7 @@ class WebServices:
     contacts: Directory
     recent: RecentCalls | None = None  # None: no store to read (tests with a fake one)
     metrics: Callable[[], bytes] = lambda: b""  # Prometheus text
+    callbacks: CallbackList | None = None  # the callback list (B5)
     # SIP over WebSocket on the web port (RFC 7118): "ws" and/or "wss" -> transport.
     sip_websockets: dict[str, WsTransport] = field(default_factory=dict)
     # The browser phones' short-lived SIP credentials (POST /api/phone/token).

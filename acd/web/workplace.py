@@ -27,6 +27,7 @@ from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.config import Dialplan, Server
 from acd.contact.agents import AgentCommands
+from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
@@ -69,6 +70,7 @@ class RunningServer(Protocol):
     callouts: Callouts
     phone_tokens: PhoneTokens
     sip_websockets: dict[str, WsTransport]
+    callback_list: CallbackList
 
     def reload(self) -> list[str]: ...
 
@@ -157,7 +159,7 @@ def build_web(
         centre=centre, commands=server.commands, reload=server.reload,
         media_status=server.media_status, auth=auth, live=live, callouts=server.callouts,
         registry=server.registry, contacts=Directory(base), recent=recent,
-        metrics=server.metrics_text, phone_tokens=server.phone_tokens,
-        sip_websockets=server.sip_websockets,
+        metrics=server.metrics_text, callbacks=server.callback_list,
+        phone_tokens=server.phone_tokens, sip_websockets=server.sip_websockets,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)
