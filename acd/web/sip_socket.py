@@ -42,7 +42,11 @@ def route(transports: dict[str, WsTransport], path: str = PATH) -> WebSocketRout
 
 async def serve(websocket: WebSocket, transports: dict[str, WsTransport]) -> None:
     scheme = "wss" if websocket.url.scheme in ("wss", "https") else "ws"
-    transport = transports.get(scheme)
+    # Behind a trusted proxy that ends TLS the page is wss:// while Jono serves
+    # plain ws: the socket belongs to the one transport this server runs.
+    transport = transports.get(scheme) or (
+        next(iter(transports.values())) if len(transports) == 1 else None
+    )
     offered = websocket.scope.get("subprotocols") or []
     if transport is None or SUBPROTOCOL not in offered:
         # RFC 7118 §4.1: the client MUST offer "sip"; without it, no SIP here.

@@ -251,3 +251,27 @@ async def test_sockets_whose_client_port_is_unknown_keep_flows_of_their_own() ->
     finally:
         ua.close()
         await http.close()
+
+
+async def test_a_wss_page_behind_a_proxy_that_ends_tls_reaches_the_plain_ws_transport() -> None:
+    """The auth middleware marks a socket wss when a trusted proxy says https;
+    Jono itself serves ws: the socket is still SIP, on the transport there is."""
+    ua = UserAgent(Registrar(), public_host="127.0.0.1", tcp_limits=LIMITS)
+    await ua.start("127.0.0.1", 0)
+    transports: dict = {}
+    inner = Starlette(routes=[sip_socket.route(transports)])
+
+    async def proxied(scope, receive, send):  # type: ignore[no-untyped-def]
+        await inner({**scope, "scheme": "wss"}, receive, send)
+
+    http = HttpServer(proxied, "127.0.0.1", 0)
+    assert await http.start()
+    port = http.address[1]
+    transports["ws"] = ua.add_websocket("ws", port)
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/sip", subprotocols=["sip"]) as ws:
+            await ws.send(_request("OPTIONS"))
+            assert (await _recv(ws)).startswith("SIP/2.0 200")
+    finally:
+        ua.close()
+        await http.close()
