@@ -121,6 +121,9 @@ class CallbackChannel:
                 continue
             if request.status == "calling":
                 request.status = "requeued"
+            # A claim on the list does not outlive the process (nor the note owed):
+            # the request is free again, in its place.
+            request.claimed_by = request.claimed_until = None
             self._enter(request)
             count += 1
         return count

@@ -28,7 +28,7 @@ from acd.domain.callback_list import CLOSED, OPEN
 from acd.web.access import member_queues, visibility
 from acd.web.auth import allow, principal
 from acd.web.auth.policy import Principal
-from acd.web.routers.agents import json_body
+from acd.web.bodies import json_body
 from acd.web.services import WebServices
 
 STATUSES = frozenset((*OPEN, *CLOSED))
