@@ -56,7 +56,10 @@ from acd.telephony.access import Access
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
+from acd.telephony.phone_tokens import PhoneTokens
 from acd.telephony.registrar import Registrar
+from acd.telephony.tls_files import TlsFiles, tls_files
+from acd.telephony.tls_files import client as tls_client
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
 from acd.web.http import HttpServer
@@ -67,6 +70,8 @@ from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
 from sip.tcp_guard import TcpLimits
 from sip.timers import TimerConfig
+from sip.transport import Target
+from sip.transport_ws import WsTransport
 from sip.ua import UserAgent
 
 log = structlog.stdlib.get_logger("jono.server")
@@ -144,6 +149,10 @@ class Jono:
         # Built once, not per plan: failures and nonce counts outlive a reload.
         self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))
         self.nonce_counts = NonceCounts()
+        # Browser phones' short-lived SIP credentials (issue 15); outlive a reload.
+        self.phone_tokens = PhoneTokens()
+        # SIP over WebSocket on the web port: "ws" or "wss" -> transport, once HTTP runs.
+        self.sip_websockets: dict[str, WsTransport] = {}
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
         self.media = parts.media or MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
@@ -185,6 +194,7 @@ class Jono:
         self.http: HttpServer | None = None
         self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
+        self._tls_files: TlsFiles | None = None
         self._expiry_task: asyncio.Task[None] | None = None
         self.plan = plan
         self.apply(plan)
@@ -209,8 +219,9 @@ class Jono:
             settings.realm, plan.users, plan.trunks,
             algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
             throttle=self.auth_throttle, nonce_counts=self.nonce_counts,
+            phone_tokens=self.phone_tokens,
         )
-        self.ua.transports.tcp.limits = TcpLimits(**plan.server.tcp.model_dump())
+        self.ua.transports.set_limits(TcpLimits(**plan.server.tcp.model_dump()))
         for moh_class in prompts.moh_classes():
             self.media.add_moh_class(moh_class, prompts.moh(moh_class))
         self.dispatch.plan = InboundPlan(
@@ -286,39 +297,91 @@ class Jono:
     async def start(self) -> None:
         # The contact centre and the HTTP API first: the first SIP request may need them.
         self.centre.start()
+        tls = self.plan.server.tls
+        if tls is not None:
+            hosts = (tls.listen_host, self.settings.host, self.settings.public_host or "",
+                     self.plan.server.http_host)
+            self._tls_files = tls_files(tls, hosts)
         if self._want_http:
             # -- the web workplace (issue 12): sign-in, pages, API, live views ---------
             host, port = self.settings.http or (
                 self.plan.server.http_host, self.plan.server.http_port
             )
             self.web = build_web(self)
-            tls = self.plan.server.http.tls
-            self.http = HttpServer(
-                self.web.app, host, port, tls=(tls.cert, tls.key) if tls is not None else None,
-            )
+            # HTTPS: server.http.tls, else (server.tls.https) the SIP TLS pair.
+            web_tls = self.plan.server.http.tls
+            https = self._tls_files if tls is not None and tls.https else None
+            pair = ((web_tls.cert, web_tls.key) if web_tls is not None
+                    else (https.certificate, https.key) if https is not None else None)
+            self.http = HttpServer(self.web.app, host, port, tls=pair)
             if not await self.http.start():
                 # Never half started: SIP without the API the agents need.
                 why = self.http.error or "the address is taken or not ours"
                 self.http = None
                 raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): {why}")
+            # RFC 7118: SIP over WebSocket on the web port, ws:// or wss:// as the page is served.
+            kind = "wss" if self.http.scheme == "https" else "ws"
+            self.sip_websockets[kind] = self.ua.add_websocket(kind, self.http.address[1])
+            self.ua.flow_closed.append(self._flow_closed)
         await self.ua.start(self.settings.host, self.settings.port)
+        await self._start_tls()
         try:
             await self.control.start(self.settings.host, self.ua.port)
         except OSError as err:
             log.warning("no control socket: jono reload will not find this server",
                         error=str(err))
         restored = self.location.restore(self.clock.now())
+        # A WebSocket client is reachable only over the connection it registered
+        # on, and no connection outlives a restart (RFC 7118 §5).
+        for binding in self.location.all_bindings():
+            if binding.transport in ("ws", "wss"):
+                self.location.remove(binding)
+                restored -= 1
         self.location.pop_events()
         callbacks = self.callbacks.restore()
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
+            sip_tls=self.tls_address(),
             http=self.http.url if self.http is not None else None,
+            sip_websocket=self._websocket_url(),
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
             callbacks_waiting=callbacks,
         )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
+
+    async def _start_tls(self) -> None:
+        """SIP over TLS on its own port when the plan has ``server.tls`` (P1)."""
+        tls = self.plan.server.tls
+        if tls is None:
+            return
+        files = self._tls_files
+        assert files is not None
+        await self.ua.transports.start_tls(
+            tls.listen_host, tls.listen_port, files.server(), tls_client(tls)
+        )
+
+    def _flow_closed(self, target: Target) -> None:
+        """RFC 7118 §5 / RFC 5626 §5.3: a WebSocket client is reachable only over
+        its connection; once that is gone its bindings go too."""
+        gone = [b for b in self.location.all_bindings() if b.source == target]
+        for binding in gone:
+            self.location.remove(binding)
+        if gone:
+            self.registrar.log_changes(target)
+
+    def _websocket_url(self) -> str | None:
+        if self.http is None:
+            return None
+        host, port = self.http.address
+        return f"{'wss' if self.http.scheme == 'https' else 'ws'}://{host}:{port}/sip"
+
+    def tls_address(self) -> str | None:
+        tls = self.plan.server.tls
+        if tls is None or self.ua.transports.tls is None:
+            return None
+        return f"{tls.listen_host}:{self.ua.transports.port_for('tls')}"
 
     async def close(self) -> None:
         log.info("jono stopping", calls=len(self.registry))
@@ -408,7 +471,9 @@ async def serve(
     except OSError as err:  # the SIP address is taken or not ours
         await server.close()
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
-    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    tls = server.tls_address()
+    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}"
+          + (f", tls {tls}" if tls else ""), flush=True)
     if server.http is not None and server.web is not None:
         print(f"jono: web workplace on {server.http.url}", flush=True)
         hint = await server.web.first_run_hint(config_path)

@@ -52,6 +52,7 @@ from sip.transaction.layer import (
     TransportError,
 )
 from sip.transport import Target, TransportSet
+from sip.transport_ws import WsTransport
 
 log = logging.getLogger("jono.sip.ua")
 
@@ -112,6 +113,8 @@ class UserAgent:
         self._in_progress: dict[tuple[str, str, str], str] = {}
         self.cancel_listeners: dict[int, CancelListener] = {}
         self.responses_sent: dict[int, int] = {}  # by status code, for metrics
+        # Told when a connection only its peer can open is gone (a WebSocket).
+        self.flow_closed: list[Callable[[Target], None]] = []
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self, host: str, port: int) -> None:
@@ -125,6 +128,19 @@ class UserAgent:
             self._timer.cancel()
         self.transports.close()
 
+    def add_websocket(self, name: str, port: int) -> WsTransport:
+        """SIP over WebSocket (RFC 7118) fed by a web server on ``port``: ``ws`` or ``wss``."""
+        transport = WsTransport(
+            self._on_message, self.transports.tcp.limits, self._transport_failed,
+            self._flow_closed, name=name,
+        )
+        self.transports.add(transport, port)
+        return transport
+
+    def _flow_closed(self, target: Target) -> None:
+        for listener in list(self.flow_closed):
+            listener(target)
+
     @property
     def port(self) -> int:
         return self.transports.port
@@ -133,18 +149,26 @@ class UserAgent:
         return self._loop.time() if self._loop is not None else time.monotonic()
 
     # -- addresses ------------------------------------------------------------
-    def hostport(self) -> str:
+    def hostport(self, transport: str = "udp") -> str:
+        """Our host and the port of ``transport`` (TLS and WebSocket have their own)."""
         host = self.public_host or self.transports.host
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"{host}:{self.port}"
+        return f"{host}:{self.transports.port_for(transport)}"
 
     def via(self, transport: str, branch: str | None = None) -> str:
-        return f"SIP/2.0/{transport.upper()} {self.hostport()};rport;branch={branch or new_branch()}"
+        sent_by = self.hostport(transport)
+        return f"SIP/2.0/{transport.upper()} {sent_by};rport;branch={branch or new_branch()}"
 
     def contact(self, transport: str, user: str = "jono") -> str:
-        param = ";transport=tcp" if transport == "tcp" else ""
-        return f"<sip:{user}@{self.hostport()}{param}>"
+        """Our Contact for requests and responses over ``transport``.
+
+        RFC 3261 §18.1.1 / RFC 7118 §5.2: a Contact for a connection-oriented
+        transport names it (``transport=tcp``, ``tls``, ``ws``, ``wss``), so the
+        peer's in-dialog requests come back the same way."""
+        kind = transport.lower()
+        param = f";transport={kind}" if kind in ("tcp", "tls", "ws", "wss") else ""
+        return f"<sip:{user}@{self.hostport(kind)}{param}>"
 
     # -- sending ------------------------------------------------------------
     def send_request(self, request: Request, target: Target, on_response: ResponseCallback) -> object:

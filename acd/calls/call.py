@@ -46,6 +46,7 @@ from acd.logs import info_enabled
 from media.dtmf import parse_dtmf_relay
 from media.engine import MediaEngine
 from media.leg import MediaLeg
+from media.webrtc.sdp import is_webrtc
 from sip.leg_events import Acked, Cancelled, Ended, Info, LegEvent, ReInvite
 
 log = structlog.stdlib.get_logger("jono.calls")
@@ -187,11 +188,13 @@ class Call:
         caller = self.caller
         if caller.media is not None:
             return True
-        media = await self.engine.open_leg()
+        offer = self.incoming.sdp if self.incoming is not None else None
+        # A browser's offer (UDP/TLS/RTP/SAVPF) gets a WebRTC leg, others plain RTP.
+        webrtc = offer is not None and is_webrtc(offer)
+        media = await (self.engine.open_webrtc_leg() if webrtc else self.engine.open_leg())
         if self.ended:
             media.close()
             return False
-        offer = self.incoming.sdp if self.incoming is not None else None
         try:
             if offer is None and self.incoming is not None:
                 # Late offer (RFC 3261 §13.2.1): our offer goes in the 2xx and

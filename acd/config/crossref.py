@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from acd.config.schedules import parse_hours
 from acd.config.trunks import NumberRules
 from acd.config.types import NAMED_KINDS, Destination, format_hhmm, parse_source
 from acd.config.users import REGISTERING_KINDS
+from sip.tls import client_context, server_context
 
 # Finds a prompt file written at a key path: the resolved path, or None if missing.
 Locator = Callable[[KeyPath, str], Path | None]
@@ -107,6 +109,7 @@ def check(
         *_schedules(plan),
         *_prompts(plan, locate, names),
         *_outbound(plan, names),
+        *_tls(plan, locate),
     ]
 
 
@@ -320,6 +323,43 @@ def _prompts(plan: Dialplan, locate: Locator, names: Names) -> Iterator[Finding]
         hint = did_you_mean(prompt, names("announcements"))
         message = f"'{prompt}' is neither an announcement nor an existing file{hint}"
         yield Finding(path=path, message=message, reference=True)
+
+
+def _tls(plan: Dialplan, locate: Locator) -> Iterator[Finding]:
+    """``server.tls``: certificate and key come together, exist, and load as a pair."""
+    tls = plan.server.tls
+    if tls is None:
+        return
+    path: KeyPath = ("server", "tls")
+    if (tls.certificate is None) != (tls.key is None):
+        given = "certificate" if tls.certificate is not None else "key"
+        yield Finding(path=(*path, given), message="give both 'certificate' and 'key', or "
+                      "neither (a self-signed pair for development)")
+        return
+    found: dict[str, Path] = {}
+    for field in ("certificate", "key", "ca_file"):
+        name = getattr(tls, field)
+        if name is None:
+            continue
+        located = locate((*path, field), name)
+        if located is None:
+            yield Finding(path=(*path, field), message=f"file '{name}' not found")
+        else:
+            found[field] = located
+    if "certificate" in found and "key" in found:
+        try:
+            server_context(str(found["certificate"]), str(found["key"]))
+        except (OSError, ssl.SSLError) as err:
+            # The reason only (never the key's contents): "KEY_VALUES_MISMATCH", "PEM lib" ...
+            reason = getattr(err, "reason", None) or err.strerror or type(err).__name__
+            yield Finding(path=(*path, "certificate"),
+                          message=f"certificate and key do not load as a pair: {reason}")
+    if "ca_file" in found:
+        try:
+            client_context(str(found["ca_file"]))
+        except (OSError, ssl.SSLError) as err:
+            reason = getattr(err, "reason", None) or err.strerror or type(err).__name__
+            yield Finding(path=(*path, "ca_file"), message=f"CA file does not load: {reason}")
 
 
 # -- warnings: legal, but probably not what the admin meant ------------------------

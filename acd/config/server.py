@@ -119,6 +119,43 @@ class TcpSettings(Model):
     )
 
 
+class TlsSettings(Model):
+    """``server.tls:`` - SIP over TLS for desk phones and softphones (P1; RFC 3261 §26).
+
+    Without ``certificate`` and ``key`` the server makes a self-signed pair
+    under ``var/tls/`` at start and says so in its log: fine to try things,
+    but phones must then be told to accept an unknown certificate."""
+
+    listen: HostPort = Field(
+        default="127.0.0.1:5061", description="SIP over TLS, its own port (5061 by default)"
+    )
+    certificate: str | None = Field(
+        default=None, description="PEM certificate chain (file; relative to the plan's folder)",
+    )
+    key: str | None = Field(
+        default=None, description="PEM private key of the certificate (file; never logged)",
+    )
+    https: bool = Field(
+        default=False, description="serve the web pages on server.http over HTTPS with this "
+        "certificate too (a browser on another machine needs it for its microphone; the "
+        "browser phone then uses SIP over secure WebSocket, wss:// on the same port); "
+        "server.http.tls, when given, is the web's certificate instead",
+    )
+    ca_file: str | None = Field(
+        default=None, description="CA bundle to verify the peers Jono connects to over TLS "
+        "(sips: static contacts, trunks); without it those connections are encrypted but the "
+        "peer is not verified",
+    )
+
+    @property
+    def listen_host(self) -> str:
+        return split_host_port(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        return split_host_port(self.listen)[1]
+
+
 class AuthThrottleSettings(Model):
     """``server.auth_throttle:`` - slowing password guessing (issue 10).
 
@@ -179,6 +216,9 @@ class Server(Model):
         "smaller only on closed private networks (§17.1.1.1: NOT RECOMMENDED)",
     )
     tcp: TcpSettings = TcpSettings()
+    tls: TlsSettings | None = Field(
+        default=None, description="SIP over TLS; absent: no TLS listener",
+    )
     auth_throttle: AuthThrottleSettings = AuthThrottleSettings()
     reload_max_removed_share: float = Field(
         default=0.5, ge=0, le=1,

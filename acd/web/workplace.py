@@ -34,6 +34,7 @@ from acd.contact.channels.voice import VoiceChannel
 from acd.store import Store
 from acd.store.accounts import SqlAccounts
 from acd.store.recent import RecentCall, queue_steps_since, recent_calls
+from acd.telephony.phone_tokens import PhoneTokens
 from acd.web.access import roles_from
 from acd.web.app import build_app
 from acd.web.auth import (
@@ -46,7 +47,9 @@ from acd.web.auth import (
 from acd.web.contacts import Directory
 from acd.web.live import LiveView
 from acd.web.services import WebServices
+from acd.web.sip_socket import PATH as SIP_WEBSOCKET_PATH
 from acd.web.today import Today
+from sip.transport_ws import WsTransport
 
 log = structlog.stdlib.get_logger("jono.web")
 
@@ -65,6 +68,8 @@ class RunningServer(Protocol):
     registry: CallRegistry[Call]
     voice: VoiceChannel
     callouts: Callouts
+    phone_tokens: PhoneTokens
+    sip_websockets: dict[str, WsTransport]
     callback_list: CallbackList
 
     def reload(self) -> list[str]: ...
@@ -112,6 +117,9 @@ def auth_settings(server: Server) -> AuthSettings:
         allowed_hosts=tuple(hosts),
         trusted_proxies=tuple(http.trusted_proxies),
         trusted_origins=tuple(o.rstrip("/") for o in http.trusted_origins),
+        # SIP over WebSocket answers without a web session, like the SIP ports:
+        # SIP digest authenticates every REGISTER and call over it (issue 15).
+        public_paths=AuthSettings().public_paths | {SIP_WEBSOCKET_PATH},
     )
 
 
@@ -131,6 +139,8 @@ def build_web(
         accounts=accounts, roles=roles_from(lambda: centre.plan),
         settings=auth_settings(plan.server), clock=clock, hasher=hasher,
     )
+    # A browser phone's SIP credentials end with the session that asked for them.
+    auth.session_ended.append(server.phone_tokens.revoke_session)
     today = Today(plan.server.timezone, plan.server.desktop.service_level)
     if store is not None:
         now = centre.now()
@@ -150,5 +160,6 @@ def build_web(
         media_status=server.media_status, auth=auth, live=live, callouts=server.callouts,
         registry=server.registry, contacts=Directory(base), recent=recent,
         metrics=server.metrics_text, callbacks=server.callback_list,
+        phone_tokens=server.phone_tokens, sip_websockets=server.sip_websockets,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)

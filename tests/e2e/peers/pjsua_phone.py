@@ -6,7 +6,7 @@ root, ``python -m tests.e2e.peers.pjsua_phone``) process. The pytest side
 uses :class:`peers.pjsua_client.PjsuaPhone`.
 
 Commands (one JSON object per line, ``"id"`` echoed back in the reply):
-  {"cmd": "register", "user", "password", "registrar": "host:port", "transport": "udp"|"tcp"}
+  {"cmd": "register", "user", "password", "registrar": "host:port", "transport": "udp"|"tcp"|"tls"}
   {"cmd": "call", "uri"}             -> reply carries "call"
   {"cmd": "answer", "code": 200}     answers the newest incoming call
   {"cmd": "auto_answer", "code": 200}
@@ -130,6 +130,13 @@ class Phone:
             tcfg.boundAddress = "127.0.0.1"
             tcfg.publicAddress = "127.0.0.1"
             self.transports[name] = self.ep.transportCreate(kind, tcfg)
+        # TLS on an ephemeral port (TCP has ``port``): a client of Jono's TLS
+        # listener, which calls it back over the connection it registered on.
+        tcfg = pj.TransportConfig()
+        tcfg.port = 0
+        tcfg.boundAddress = "127.0.0.1"
+        tcfg.publicAddress = "127.0.0.1"
+        self.transports["tls"] = self.ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tcfg)
         self.ep.libStart()
         self.accounts: list[PhoneAccount] = []
         self.calls: list[PhoneCall] = []
@@ -193,7 +200,7 @@ class Phone:
     def cmd_register(self, msg: dict[str, Any]) -> dict[str, Any]:
         transport = msg.get("transport", "udp")
         host = msg["registrar"]
-        suffix = ";transport=tcp" if transport == "tcp" else ""
+        suffix = f";transport={transport}" if transport in ("tcp", "tls") else ""
         account = self.make_account(
             f"sip:{msg['user']}@{host}",
             f"sip:{host}{suffix}",

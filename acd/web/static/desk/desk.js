@@ -5,6 +5,7 @@ import {
   $, api, clock, connectionBadge, duration, el, everySecond, live, setText, since, stateLabel,
 } from "./common.js";
 import { startCallbacks } from "./callbacks.js";
+import { setUpDeskPhone } from "./phone.js";
 
 const user = document.body.dataset.user;
 let me = null;
@@ -253,6 +254,8 @@ async function main() {
   });
   loadRecent();
   everySecond(tick);
+  setUpDeskPhone({ root: $("#phone"), audio: $("#remote-audio"), toggle: $("#phone-use"),
+    message: $("#phone-message") });
 }
 
 main();
