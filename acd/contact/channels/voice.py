@@ -149,6 +149,8 @@ class QueuedCaller:
     # -- the waiting loop --------------------------------------------------
     async def run(self) -> Next:
         session = self.session
+        # O7: a caller held by the agent hears this queue's music too.
+        session.call.moh_class = self.settings.moh_class
         await session.ready()
         self.joined_at = self.channel.centre.now()
         self.channel.join(self)
