@@ -47,6 +47,7 @@ from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
 from acd.flows.inbound import InboundCalls
 from acd.flows.runner import FlowRunner
+from acd.flows.transfer import Transfers
 from acd.metrics import QueueFigures, Sources, exposition, make_registry
 from acd.store import Store
 from acd.tasks import TaskGroup
@@ -163,9 +164,13 @@ class Jono:
             self.commands, legs=self.legs, media=self.media, registry=self.registry,
             records=self.store, spawn=self.tasks.spawn,
         )
+        self.transfers = Transfers(
+            dialer=self.dialer, registry=self.registry, find_dialog=self.ua.find_dialog,
+            spawn=self.tasks.spawn,
+        )
         self.inbound = InboundCalls(
             legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
-            records=self.store, spawn=self.tasks.spawn,
+            records=self.store, spawn=self.tasks.spawn, transfers=self.transfers,
         )
         self.dispatch.handle("feature", self.features.handle)
         self.dispatch.handle("extension", self.inbound.extension)
@@ -211,6 +216,7 @@ class Jono:
             trunk_contacts=self.trunk_registrations.contact_user,
         )
         self.inbound.configure(plan, runner, prompts)
+        self.transfers.configure(plan, runner, prompts)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
         self.callbacks.configure(plan, announcements, trunks)

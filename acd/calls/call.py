@@ -129,6 +129,8 @@ class Call:
         self.external = external
         # Whether users on this call are busy for the ACD (not for feature codes).
         self.engages = engages
+        # O6: a direct call between two agents (no transfer; only the caller holds).
+        self.agent_to_agent = False
         self.state = S.SETUP
         self.started_at = datetime.now(UTC)
         self.answered_at: datetime | None = None
@@ -147,6 +149,9 @@ class Call:
         self.on_digit: Callable[[str], None] | None = None
         self.on_end: list[Callable[[Call], None]] = []
         self.on_refer: ReferHandler | None = None
+        # Set while a flow waits for the conversation to end (FlowSession.talk):
+        # a blind transfer hands the call over to a destination ("queue:billing").
+        self.on_handover: Callable[[str], None] | None = None
         self.on_party_left: list[Callable[[Call, Party], None]] = []
         self.moh_class = DEFAULT_MOH  # what a held party hears: the queue's class, else the plan's
         self.hold_seconds = 0.0
@@ -408,6 +413,12 @@ class Call:
         self.hold_seconds += time.monotonic() - entry[0]
         return True
 
+    def play_moh(self, party: Party) -> None:
+        """Music on hold to ``party`` (apart from everyone)."""
+        if party.media is not None and party.media.codec is not None:
+            self.engine.unbridge(party.media)
+            self._play_moh(party.media)
+
     def _play_moh(self, media: MediaLeg) -> None:
         try:
             media.start_moh(self.moh_class)
@@ -467,6 +478,7 @@ class Call:
         self.on_party_left.clear()
         self.on_digit = None
         self.on_refer = None
+        self.on_handover = None
         if self.records is not None:
             try:
                 self.records.add_cdr(**self.record())

@@ -24,6 +24,7 @@ from acd.config import Dialplan, Number
 from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
 from acd.flows.session import CallerInfo, FlowSession
+from acd.flows.transfer import Transfers
 from acd.logs import info_enabled
 from acd.telephony.inbound import InboundInvite
 from acd.telephony.outbound import OutboundRules
@@ -46,8 +47,10 @@ class InboundCalls:
         registry: CallRegistry[Call],
         records: RecordSink,
         spawn: Spawn,
+        transfers: Transfers | None = None,
     ) -> None:
         self.legs = legs
+        self.transfers = transfers
         self.media = media
         self.dialer = dialer
         self.registry = registry
@@ -178,6 +181,8 @@ class InboundCalls:
         )
         if live:
             self._remember_setup(invite, call)
+            if self.transfers is not None:
+                call.on_refer = self.transfers.refer
         return call
 
     def _looped(self, invite: InboundInvite) -> bool:

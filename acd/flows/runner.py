@@ -81,6 +81,9 @@ class FlowRunner:
         try:
             current: Next = await first if first is not None else destination
             for _ in range(MAX_STEPS):
+                if current is None and session.peer is not None:
+                    # Connected: the flow goes on where a transfer sends the caller.
+                    current = await session.talk()
                 if current is None:
                     break
                 steps.append(str(current))
@@ -88,9 +91,7 @@ class FlowRunner:
                 current = await self._step(session, current)
             else:
                 log.warning("dial plan loop: hanging up", steps=len(steps))
-            if session.peer is not None:
-                await session.wait_end()
-            elif not session.gone.is_set():
+            if not session.gone.is_set():
                 session.hangup("flow end")
         except CallerGone:
             pass
@@ -188,8 +189,7 @@ class FlowRunner:
                 await session.open_media()
             result = await session.connect(dial)
             if result.party is not None:
-                await session.wait_end()
-                return None
+                return await session.talk()
             outcome, status = result.outcome, result.status
         return await self.unanswered(session, target, outcome, status)
 
@@ -248,18 +248,11 @@ class FlowRunner:
         """Through the trunk, showing the caller ID the plan gives (N3)."""
         await session.open_media()
         session.call.external = session.call.external or "outbound"
-        result = await session.connect(Dial(
-            targets=(route.dial_target(),),
-            from_uri=route.from_uri(session.caller_number, presented=session.caller.presented),
-            to_uri=route.uri,
-            credentials=route.credentials,
-            ring_timeout=OUTBOUND_RING_S,
-            max_forwards=hops_left(session.call),
-        ))
+        result = await session.connect(outbound_dial(session.call, session.caller, route))
         log.info("outbound", trunk=route.trunk, uri=route.uri, status=result.status)
         if result.party is not None:
-            await session.wait_end()
-        elif not session.answered:
+            return await session.talk()
+        if not session.answered:
             session.reject(result.status if result.status >= 400 else 480)
         else:
             session.hangup("outbound failed")
@@ -286,6 +279,18 @@ class FlowRunner:
             log.warning("prompt missing: skipped", prompt=reference)
             return None
         return await session.play([pcm], interruptible=interruptible)
+
+
+def outbound_dial(call: Call, caller: CallerInfo, route: OutboundRoute) -> Dial:
+    """A number through the trunk, showing ``caller`` as the plan says (N3)."""
+    return Dial(
+        targets=(route.dial_target(),),
+        from_uri=route.from_uri(caller.number, presented=caller.presented),
+        to_uri=route.uri,
+        credentials=route.credentials,
+        ring_timeout=OUTBOUND_RING_S,
+        max_forwards=hops_left(call),
+    )
 
 
 def hops_left(call: Call) -> int:

@@ -111,7 +111,8 @@ class VoiceChannel:
             caller.overflow(None)
 
     def left(self, caller: QueuedCaller) -> None:
-        self.callers.pop(caller.call_id, None)
+        if self.callers.get(caller.call_id) is caller:
+            del self.callers[caller.call_id]
         if caller.in_queue:
             caller.in_queue = False
             self.centre.leave(caller.call_id)
@@ -166,9 +167,12 @@ class QueuedCaller:
         finally:
             self._stop_tasks()
         if kind == "bridged":
-            await session.wait_end()
-            self.channel.left(self)
-            return None
+            try:
+                # O7: a transfer may send the caller on; the agent's part ends
+                # when the agent leaves the call (see bridge()).
+                return await session.talk()
+            finally:
+                self.channel.left(self)
         self.hold_mode = None
         if session.gone.is_set():
             return None
@@ -372,6 +376,12 @@ class QueuedCaller:
             _drop(party)
             return
         whisper = self.settings.whisper
+
+        def agent_left(left_call: object, left: Party) -> None:
+            if left is party:
+                self.channel.left(self)  # the agent transferred the caller: wrap-up
+
+        call.on_party_left.append(agent_left)
         call.connect(party, bridge=not whisper)
         if not whisper or party.media is None:
             return
