@@ -28,7 +28,9 @@ import structlog
 from acd import gc_pacing
 from acd.calls.call import Call
 from acd.calls.dialer import Dialer
+from acd.calls.mailbox import Mailboxes
 from acd.calls.ports import LegFactory
+from acd.calls.recording import Recordings, RecordingStore
 from acd.calls.registry import CallRegistry
 from acd.clock import Clock, PinnedSchedules, SystemClock
 from acd.config import ConfigError, ConfigIssue, Dialplan
@@ -98,6 +100,12 @@ class StoreLike(Protocol):
     @property
     def callbacks(self) -> CallbackRepository: ...
 
+    @property
+    def mailboxes(self) -> Mailboxes: ...
+
+    @property
+    def recordings(self) -> RecordingStore: ...
+
     def add_cdr(self, **fields: object) -> None: ...
 
     def add_queue_event(self, **fields: object) -> None: ...
@@ -153,7 +161,10 @@ class Jono:
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
-        self.voice = VoiceChannel(self.centre, self.dialer)
+        self.recordings = Recordings(
+            self.store.recordings, Path(settings.cache_dir) / "recordings", self.tasks.spawn
+        )
+        self.voice = VoiceChannel(self.centre, self.dialer, self.recordings)
         self.callbacks = CallbackChannel(
             self.centre, dialer=self.dialer, media=self.media, registry=self.registry,
             records=self.store, repository=self.store.callbacks, clock=self.clock,

@@ -510,6 +510,7 @@ class Call:
             "end_reason": self.end_reason,
             "detail": json.dumps(self.variables) if self.variables else None,
             "media": json.dumps(media) if media else None,
+            "hold_seconds": round(self.hold_seconds, 3) if self.hold_seconds else None,
         }
 
     def disposition_now(self) -> tuple[int, str]:

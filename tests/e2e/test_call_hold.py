@@ -3,6 +3,7 @@ decoded from what reached its phone, and resuming gives the conversation back.""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from peers.audio import dominant_frequency, read_wav, rms, write_tone
 from peers.jono import StartJono, base_config
 from peers.pjsua_client import PjsuaPhone
-from test_acd_queue_basics import acd_config, phone, set_state, start_acd
+from test_acd_queue_basics import acd_config, phone, set_state, start_acd, wait_for
 from test_acd_queue_caller import best_match
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,15 @@ def test_phone_hold_plays_default_music_to_the_other_party_and_resume_bridges_ag
     assert abs(dominant_frequency(held) - 1000) > 30
     score, _ = best_match(samples, moh[4000:12000])  # the loop's 0.5-1.5 s
     assert score > 0.8, score
+
+    def held_seconds() -> list[float]:
+        with sqlite3.connect(server.db_path) as db:
+            return [r[0] for r in db.execute("SELECT hold_seconds FROM cdrs")]
+
+    # The hold time goes on the call's record (neither talk nor wrap-up).
+    wait_for(lambda: bool(held_seconds()), what="the call record")
+    [seconds] = held_seconds()
+    assert PHASE_S + 1 <= seconds <= PHASE_S + 4, seconds
 
 
 def test_agent_hold_plays_the_queues_music_and_resume_gives_the_agent_back(

@@ -38,6 +38,7 @@ from media.prompt_words import ewt_sequence, position_sequence
 
 if TYPE_CHECKING:
     from acd.calls.dialer import Dialer
+    from acd.calls.recording import Recordings
 
 log = structlog.stdlib.get_logger("jono.acd")
 
@@ -53,9 +54,12 @@ def whisper_beep(rate: int = 8000) -> np.ndarray:
 class VoiceChannel:
     """The contact centre's :class:`~acd.contact.centre.Channel` for calls."""
 
-    def __init__(self, centre: ContactCentre, dialer: Dialer) -> None:
+    def __init__(
+        self, centre: ContactCentre, dialer: Dialer, recordings: Recordings | None = None
+    ) -> None:
         self.centre = centre
         self.dialer = dialer
+        self.recordings = recordings
         self.callers: dict[str, QueuedCaller] = {}
         self.offers: dict[str, VoiceOffer] = {}
 
@@ -209,6 +213,8 @@ class QueuedCaller:
     async def _announce(self) -> None:
         s = self.settings
         try:
+            if s.record and s.record_announcement:
+                await self._say_ref(s.record_announcement)
             if s.entry_announcement:
                 await self._say_ref(s.entry_announcement)
             await self._offer_callback()
@@ -383,6 +389,9 @@ class QueuedCaller:
 
         call.on_party_left.append(agent_left)
         call.connect(party, bridge=not whisper)
+        recordings = self.channel.recordings
+        if self.settings.record and recordings is not None:
+            recordings.start(call, by=f"queue:{self.queue_id}", queue=self.queue_id)
         if not whisper or party.media is None:
             return
         pcm = whisper_beep()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from acd.bootstrap import Jono, Parts, Settings, build
+from acd.calls.mailbox import MemoryMailboxes
+from acd.calls.recording import StoredRecording
 from acd.config import load
 from acd.domain.callback_list import MemoryCallbacks
 from sip.leg_events import (
@@ -319,6 +321,15 @@ class FakeLegs:
         return legs[count - 1]
 
 
+class MemoryRecordings:
+    def __init__(self) -> None:
+        self.kept: list[StoredRecording] = []
+
+    def add(self, recording: StoredRecording) -> int:
+        self.kept.append(recording)
+        return len(self.kept)
+
+
 class FakeStore:
     """Keeps rows in lists instead of a database; no bindings persistence."""
 
@@ -328,6 +339,8 @@ class FakeStore:
         self.rows: list[dict[str, Any]] = []
         self.cdrs: list[dict[str, Any]] = []
         self.callbacks = MemoryCallbacks()
+        self.mailboxes = MemoryMailboxes()
+        self.recordings = MemoryRecordings()
 
     def add_queue_event(self, **fields: Any) -> None:
         self.rows.append(fields)
