@@ -47,9 +47,13 @@ from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
 from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
+from acd.flows.forwarding import Forwarding
 from acd.flows.inbound import InboundCalls
+from acd.flows.mailbox_menu import MailboxMenu
 from acd.flows.runner import FlowRunner
 from acd.flows.transfer import Transfers
+from acd.flows.user_features import USER_FEATURES, UserFeatures
+from acd.flows.voicemail import Voicemail, counts_of
 from acd.metrics import QueueFigures, Sources, exposition, make_registry
 from acd.store import Store
 from acd.tasks import TaskGroup
@@ -57,6 +61,7 @@ from acd.telephony.access import Access
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
+from acd.telephony.mwi import MessageWaiting
 from acd.telephony.registrar import Registrar
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
@@ -183,6 +188,16 @@ class Jono:
             legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
             records=self.store, spawn=self.tasks.spawn, transfers=self.transfers,
         )
+        mailboxes = self.store.mailboxes
+        self.mwi = MessageWaiting(self.ua, lambda user: counts_of(mailboxes, user))
+        self.dispatch.subscribe_handler = self.mwi.subscribe
+        self.forwarding = Forwarding(mailboxes)
+        self.voicemail = Voicemail(mailboxes, self.mwi.changed, Path(settings.cache_dir) / "voicemail")
+        self.user_features = UserFeatures(
+            self.inbound, MailboxMenu(self.voicemail, mailboxes), self.forwarding
+        )
+        for code in USER_FEATURES:
+            self.features.others[code] = self.user_features.handle
         self.dispatch.handle("feature", self.features.handle)
         self.dispatch.handle("extension", self.inbound.extension)
         self.dispatch.handle("number", self.inbound.number)
@@ -209,9 +224,10 @@ class Jono:
         directory = DeviceDirectory(plan, self.location, trunks, self.clock.now)
         runner = FlowRunner(
             plan, directory=directory, trunks=trunks, announcements=announcements,
-            clock=self.clock,
+            clock=self.clock, forwarding=self.forwarding,
         )
         runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.handle("voicemail", self.voicemail.deposit)
         runner.handle("callback", CallbackDialog(self.callbacks, runner))
         runner.check_complete(ACCEPTED_KINDS)
         access = Access(
@@ -228,6 +244,8 @@ class Jono:
         )
         self.inbound.configure(plan, runner, prompts)
         self.transfers.configure(plan, runner, prompts)
+        self.voicemail.configure(plan)
+        self.mwi.configure(plan, directory)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
         self.callbacks.configure(plan, announcements, trunks)
@@ -315,6 +333,7 @@ class Jono:
         except OSError as err:
             log.warning("no control socket: jono reload will not find this server",
                         error=str(err))
+        self.forwarding.load(list(self.plan.users))
         restored = self.location.restore(self.clock.now())
         self.location.pop_events()
         callbacks = self.callbacks.restore()
@@ -335,6 +354,7 @@ class Jono:
             self._expiry_task.cancel()
         for call in self.registry:
             call.end("jono", "shutdown")
+        self.mwi.close()
         await self.tasks.close()
         await self.centre.close()
         await self.control.close()

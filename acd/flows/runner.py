@@ -24,6 +24,7 @@ from acd.config import Dialplan, Number
 from acd.config.menus import CollectDigits
 from acd.config.types import Destination
 from acd.flows.announcements import Announcements
+from acd.flows.forwarding import Forwarding
 from acd.flows.session import CallerGone, CallerInfo, FlowSession
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.trunks import OutboundRoute, TrunkRoutes
@@ -47,8 +48,10 @@ class FlowRunner:
         trunks: TrunkRoutes,
         announcements: Announcements,
         clock: Clock,
+        forwarding: Forwarding | None = None,
     ) -> None:
         self.plan = plan
+        self.forwarding = forwarding
         self.directory = directory
         self.trunks = trunks
         self.announcements = announcements
@@ -175,9 +178,23 @@ class FlowRunner:
             session.variables[collect.variable] = digits
         return collect.then
 
+    def forward(self, user_name: str, kind: str) -> Destination | None:
+        """P4: where ``user_name`` forwards ``kind`` (always, busy, no_answer):
+        the user's own setting, else the plan's."""
+        user = self.plan.users[user_name]
+        if self.forwarding is not None:
+            return self.forwarding.destination(user_name, user, kind)
+        found: Destination | None = getattr(user, f"forward_{kind}")
+        return found
+
     async def _to_user(self, session: FlowSession, target: str | None) -> Next:
-        """A user's devices, all at once (D7, P4); forwarding on busy/no answer."""
+        """A user's devices, all at once (D7, P4); forwarding always, on busy or
+        on no answer."""
         assert target is not None
+        always = self.forward(target, "always")
+        if always is not None:
+            session.variables.setdefault("forwarded_from", target)
+            return always
         passthrough = (
             not session.has_media and self.media_mode(session.caller.source, target) == "passthrough"
         )
@@ -219,7 +236,7 @@ class FlowRunner:
         """P4: the user did not answer: forward, a message, or the caller is told."""
         user = self.plan.users[user_name]
         busy = is_busy(outcome)
-        forward = user.forward_busy if busy else user.forward_no_answer
+        forward = self.forward(user_name, "busy" if busy else "no_answer")
         if forward is not None:
             return forward
         if user.no_answer_message:

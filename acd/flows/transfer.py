@@ -308,10 +308,7 @@ class _Ringing:
 
     def _forwarding(self, outcome: Outcome) -> Destination | None:
         """P4: a user who does not answer a transfer forwards it as any call."""
-        plan = self.transfers.plan
-        if self.destination.kind != "user" or plan is None:
+        runner, name = self.transfers.runner, self.destination.target or ""
+        if self.destination.kind != "user" or runner is None or name not in runner.plan.users:
             return None
-        user = plan.users.get(self.destination.target or "")
-        if user is None:
-            return None
-        return user.forward_busy if is_busy(outcome) else user.forward_no_answer
+        return runner.forward(name, "busy" if is_busy(outcome) else "no_answer")
