@@ -565,6 +565,14 @@ class Call:
         """Answer a re-INVITE; with anchored media a hold offer (RFC 3264
         §8.4) holds the call and the next plain offer resumes it."""
         if party.media is not None:
+            if (
+                self.agent_to_agent and party is not self.caller and event.sdp is not None
+                and holds(event.sdp) and not self.holding(party)
+            ):
+                # O6: on a call between agents only the one who called holds;
+                # the session stays as it was (RFC 3261 §14.2).
+                party.leg.answer_reinvite(event, 403)
+                return
             answer_locally(party.leg, party.media, event)
             if event.sdp is not None and party.media.codec is not None:
                 if holds(event.sdp):

@@ -329,6 +329,7 @@ class _Direct:
         if self.call.ended:
             return False
         self.call.connect(party)
+        self.call.agent_to_agent = self.runner.between_agents(self.call)
         return True
 
     def failed(self, attempt: Attempt, result: DialResult) -> None:

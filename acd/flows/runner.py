@@ -206,9 +206,17 @@ class FlowRunner:
                 await session.open_media()
             result = await session.connect(dial)
             if result.party is not None:
+                session.call.agent_to_agent = self.between_agents(session.call)
                 return await session.talk()
             outcome, status = result.outcome, result.status
         return await self.unanswered(session, target, outcome, status)
+
+    def between_agents(self, call: Call) -> bool:
+        """O6: a direct call between two agents (users who answer queues)."""
+        if call.external is not None or len(call.parties) < 2:
+            return False
+        members = {name for queue in self.plan.queues.values() for name in queue.members}
+        return all(party.user in members for party in call.parties)
 
     def user_dial(
         self, call: Call, caller: CallerInfo, number: Number | None, user_name: str, *,

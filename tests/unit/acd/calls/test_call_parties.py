@@ -118,3 +118,37 @@ async def test_transfer_of_a_passed_through_call_is_declined_488(
     caller, bob, call = await call_bob(passthrough)
     bob.refer("<sip:1003@127.0.0.1>")
     assert ("refer-declined", 488) in bob.sent
+
+
+async def test_between_agents_only_the_caller_holds_and_nobody_transfers(
+    server: FakeServer,
+) -> None:
+    """O6: on a direct call between agents the called agent may not hold (403,
+    the bridge stays) and REFER is declined 403; the caller may hold."""
+    caller, bob, call = await call_bob(server)
+    call.agent_to_agent = True
+    them, agent = call.parties
+    assert them.media is not None and agent.media is not None
+    bob.hold()
+    assert ("reinvite-answer", 403) in bob.sent
+    assert not call.holding(agent) and them.media.peer is agent.media
+    bob.refer("<sip:1003@127.0.0.1>")
+    assert ("refer-declined", 403) in bob.sent
+    caller.hold()
+    assert call.holding(them)
+    assert agent.media.playback is not None  # the called agent hears music
+
+
+async def test_a_call_is_between_agents_only_when_every_party_answers_queues(
+    server: FakeServer,
+) -> None:
+    runner = server.jono.transfers.runner
+    assert runner is not None
+    call = type("C", (), {})()
+    call.external = None
+    call.parties = [type("P", (), {"user": "bob"})(), type("P", (), {"user": "carol"})()]
+    assert not runner.between_agents(call)  # carol is in no queue
+    call.parties[1].user = "bob"
+    assert runner.between_agents(call)
+    call.external = "inbound"
+    assert not runner.between_agents(call)
