@@ -38,6 +38,7 @@ from acd.config import load as load_config
 from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
+from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.callback import CallbackChannel
 from acd.contact.channels.callback_caller import CallbackDialog
@@ -65,9 +66,8 @@ from acd.telephony.mwi import MessageWaiting
 from acd.telephony.registrar import Registrar
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
-from acd.web.app import build_app
 from acd.web.http import HttpServer
-from acd.web.services import WebServices
+from acd.web.workplace import Web, build_web
 from media.engine import MediaEngine
 from media.prompts import PromptLibrary
 from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
@@ -198,6 +198,10 @@ class Jono:
         )
         for code in USER_FEATURES:
             self.features.others[code] = self.user_features.handle
+        self.callouts = Callouts(
+            self.centre, self.commands, dialer=self.dialer, media=self.media,
+            registry=self.registry, records=self.store,
+        )
         self.dispatch.handle("feature", self.features.handle)
         self.dispatch.handle("extension", self.inbound.extension)
         self.dispatch.handle("number", self.inbound.number)
@@ -208,6 +212,7 @@ class Jono:
         self.metrics = make_registry(self._metric_sources())
         self.control = ControlServer(self.reload)
         self.http: HttpServer | None = None
+        self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
         self._expiry_task: asyncio.Task[None] | None = None
         self.plan = plan
@@ -315,18 +320,20 @@ class Jono:
         # The contact centre and the HTTP API first: the first SIP request may need them.
         self.centre.start()
         if self._want_http:
+            # -- the web workplace (issue 12): sign-in, pages, API, live views ---------
             host, port = self.settings.http or (
                 self.plan.server.http_host, self.plan.server.http_port
             )
-            services = WebServices(
-                centre=self.centre, commands=self.commands, reload=self.reload,
-                media_status=self.media_status, metrics=self.metrics_text,
+            self.web = build_web(self)
+            tls = self.plan.server.http.tls
+            self.http = HttpServer(
+                self.web.app, host, port, tls=(tls.cert, tls.key) if tls is not None else None,
             )
-            self.http = HttpServer(build_app(services), host, port)
             if not await self.http.start():
                 # Never half started: SIP without the API the agents need.
+                why = self.http.error or "the address is taken or not ours"
                 self.http = None
-                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): the address is taken or not ours")
+                raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): {why}")
         await self.ua.start(self.settings.host, self.settings.port)
         try:
             await self.control.start(self.settings.host, self.ua.port)
@@ -337,11 +344,10 @@ class Jono:
         restored = self.location.restore(self.clock.now())
         self.location.pop_events()
         callbacks = self.callbacks.restore()
-        http = self.http.address if self.http is not None else None
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
-            http=f"http://{http[0]}:{http[1]}" if http else None,
+            http=self.http.url if self.http is not None else None,
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
             callbacks_waiting=callbacks,
         )
@@ -438,6 +444,11 @@ async def serve(
         await server.close()
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
     print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    if server.http is not None and server.web is not None:
+        print(f"jono: web workplace on {server.http.url}", flush=True)
+        hint = await server.web.first_run_hint(config_path)
+        if hint:
+            print(f"jono: {hint}", flush=True)
     if pid_file:
         Path(pid_file).parent.mkdir(parents=True, exist_ok=True)
         Path(pid_file).write_text(f"{os.getpid()}\n")

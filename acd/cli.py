@@ -1,4 +1,4 @@
-"""The ``jono`` command line: ``serve``, ``check``, ``reload`` and ``report``."""
+"""The ``jono`` command line: ``serve``, ``check``, ``reload``, ``report`` and ``passwd``."""
 
 from __future__ import annotations
 
@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="the server's SIP address (when several run)")
     reload.add_argument("--force", action="store_true",
                         help="take a plan that removes most users or numbers (on purpose)")
+    passwd = sub.add_parser("passwd", help="set a user's web password (asked twice)")
+    passwd.add_argument("config", help="dial plan YAML file (its users and server.db)")
+    passwd.add_argument("user")
+    passwd.add_argument("--db", help="store URL (default: the plan's server.db)")
+    passwd.add_argument("--stdin", action="store_true",
+                        help="read the password from the first line of standard input")
     sub.add_parser("report", add_help=False,
                    help="per-queue and per-agent figures from the store (jono report --help)")
     return parser
@@ -89,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         return check_main([args.config, *(["--allow-empty"] if args.allow_empty else [])])
     if args.command == "reload":
         return _reload(args.config, args.listen, args.force)
+    if args.command == "passwd":
+        return _passwd(args)
     return _serve(args)
 
 
@@ -146,6 +154,33 @@ def _control_socket(config: str | None, listen: tuple[str, int] | None) -> Path 
         print(f"jono reload: several servers run ({names}); name one with --listen HOST:PORT",
               file=sys.stderr)
     return None
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    """Store a web password hash for a user of the plan (sessions end at their next request
+    only on this machine's store; a running Jono keeps its own sessions until they expire)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from acd.config import ConfigError, load
+    from acd.store import make_engine
+    from acd.store.accounts import SqlAccounts
+    from acd.web.auth import passwd_command
+
+    try:
+        plan = load(args.config)
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    engine = make_engine(args.db or plan.server.db)
+    try:
+        accounts = SqlAccounts(sessionmaker(engine, expire_on_commit=False))
+        if args.user in plan.users and not plan.users[args.user].roles:
+            print(f"jono passwd: note: {args.user} has no web roles (roles: []) and cannot "
+                  "sign in until the plan gives them some", file=sys.stderr)
+        return passwd_command(accounts, args.user, from_stdin=args.stdin,
+                              known_users=set(plan.users))
+    finally:
+        engine.dispose()
 
 
 def _serve(args: argparse.Namespace) -> int:

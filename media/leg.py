@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 import numpy as np
 
@@ -21,10 +21,11 @@ from media.dtmf import DtmfReceiver, EventPacket, event_packets
 from media.endpoint import RtpEndpoint
 from media.rtp import LegStats, ReceiveStats, RtpPacket, build_rtcp_report, pack_rtp
 from media.sdp import Answer, make_offer, negotiate, parse_answer
-from media.ticker import Playback, encode_frames
+from media.ticker import FrameCache, MohSource, Playback, Ticker, encode_frames
 
 if TYPE_CHECKING:
-    from media.engine import MediaEngine
+    import asyncio
+
     from media.recorder import Recorder
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,26 @@ SENDING = ("sendrecv", "sendonly")
 COMFORT_NOISE_PT = 13  # RFC 3389: ignored
 
 
+class LegHost(Protocol):
+    """What a leg needs of the engine that made it (``media.engine.MediaEngine``):
+    named here so that the leg does not import the engine that imports it."""
+
+    host: str
+    codecs: tuple[str, ...]
+    rtcp_interval: float
+    frame_cache: FrameCache
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+    @property
+    def ticker(self) -> Ticker: ...
+    def moh(self, name: str) -> MohSource: ...
+    def unbridge(self, leg: MediaLeg) -> None: ...
+    def _forget(self, leg: MediaLeg) -> None: ...
+
+
 class MediaLeg:
-    def __init__(self, engine: MediaEngine, endpoint: RtpEndpoint) -> None:
+    def __init__(self, engine: LegHost, endpoint: RtpEndpoint) -> None:
         self.engine = engine
         self.endpoint = endpoint
         self.codec: Codec | None = None

@@ -511,7 +511,16 @@ class Call:
             "detail": json.dumps(self.variables) if self.variables else None,
             "media": json.dumps(media) if media else None,
             "hold_seconds": round(self.hold_seconds, 3) if self.hold_seconds else None,
+            "agent": self.taken_by(),
         }
+
+    def taken_by(self) -> str | None:
+        """The user who took the call: a queue's agent, else a dialled user who answered."""
+        for role in ("agent", "callee"):
+            for party in self.parties[1:]:
+                if party.role == role and party.user is not None:
+                    return party.user
+        return None
 
     def disposition_now(self) -> tuple[int, str]:
         """The call record's final status and what really happened (S2):

@@ -175,6 +175,10 @@ def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
             kind="user", target=name
         ):
             yield Finding(path=(*path, "forward_always"), message="a user cannot forward to itself")
+        for index, queue in enumerate(user.supervises):
+            if queue not in names("queues"):
+                message = unknown("queue", queue, names("queues"))
+                yield Finding(path=(*path, "supervises", index), message=message)
         for index, device in enumerate(user.devices):
             dpath: KeyPath = (*path, "devices", index)
             if device.kind == "static" and device.contact is None:

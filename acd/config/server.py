@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from acd.config.base import Model
 from acd.config.types import DialString, MediaMode, TimeZoneName
@@ -33,8 +34,66 @@ def _port_range(value: str) -> str:
     return value
 
 
+def _network(value: str) -> str:
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an IP address or network (CIDR)") from None
+    return value
+
+
 HostPort = Annotated[str, AfterValidator(_host_port)]
 PortRange = Annotated[str, AfterValidator(_port_range)]
+Network = Annotated[str, AfterValidator(_network)]
+
+
+class Tls(Model):
+    """HTTPS for the web workplace and the API: PEM files (relative to where Jono runs)."""
+
+    cert: str = Field(description="certificate chain, PEM")
+    key: str = Field(description="private key, PEM")
+
+
+class Http(Model):
+    """``server.http`` written out: the web workplace, the API, and how it is reached."""
+
+    listen: HostPort = "127.0.0.1:8080"
+    tls: Tls | None = Field(default=None, description="serve HTTPS with this certificate")
+    allowed_hosts: tuple[str, ...] = Field(
+        default=(),
+        description="host names people type (port left out), besides localhost, "
+        "127.0.0.1, ::1, the listen address and public_host; any other Host gets 400",
+    )
+    trusted_proxies: tuple[Network, ...] = Field(
+        default=(),
+        description="reverse proxies whose X-Forwarded-For/-Proto/-Host are believed",
+    )
+    trusted_origins: tuple[str, ...] = Field(
+        default=(), description="other origins allowed to send state-changing requests"
+    )
+
+
+def _http_shorthand(value: object) -> object:
+    """``http: 127.0.0.1:8080`` is short for ``http: {listen: 127.0.0.1:8080}``."""
+    return {"listen": value} if isinstance(value, str) else value
+
+
+class Desktop(Model):
+    """``server.desktop`` - the agent desktop and the wallboard (issue 12)."""
+
+    pause_reasons: tuple[str, ...] = Field(
+        default=("break", "lunch", "meeting", "training", "other"),
+        min_length=1,
+        description="the reasons an agent picks from when pausing",
+    )
+    contacts: str | None = Field(
+        default=None,
+        description="contacts directory for calling out (O1): a .yaml or .csv file "
+        "with name and number, relative to the dial plan",
+    )
+    service_level: int = Field(
+        default=20, ge=1, description="seconds: answered within this counts for the service level"
+    )
 
 
 class TcpSettings(Model):
@@ -89,7 +148,13 @@ class Server(Model):
         default="127.0.0.1:5060", description="SIP, UDP and TCP on the same port"
     )
     realm: str = "jono"
-    http: HostPort = "127.0.0.1:8080"
+    http: Annotated[Http, BeforeValidator(_http_shorthand, json_schema_input_type=str | Http)] = (
+        Field(
+            default=Http(),
+            description="HOST:PORT of the web workplace and API, or {listen, tls, ...}",
+        )
+    )
+    desktop: Desktop = Desktop()
     public_host: str | None = Field(
         default=None, description="address put in Contact/Via/SDP; default: the listen host"
     )
@@ -131,11 +196,11 @@ class Server(Model):
 
     @property
     def http_host(self) -> str:
-        return split_host_port(self.http)[0]
+        return split_host_port(self.http.listen)[0]
 
     @property
     def http_port(self) -> int:
-        return split_host_port(self.http)[1]
+        return split_host_port(self.http.listen)[1]
 
     @property
     def contact_host(self) -> str:

@@ -5,16 +5,19 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from acd.config.base import Model
 from acd.config.outbound import DialClass
-from acd.config.types import Destination, Digits, MediaMode
+from acd.config.types import Destination, Digits, MediaMode, Name
 
 DeviceKind = Literal["phone", "softphone", "browser", "mobile", "static"]
 DEVICE_KINDS: tuple[DeviceKind, ...] = ("phone", "softphone", "browser", "mobile", "static")
 # Kinds that register with a password (the others are reached by address or trunk).
 REGISTERING_KINDS: tuple[DeviceKind, ...] = ("phone", "softphone", "browser")
+# What a user may do on the web (acd.web.auth.policy): their own desktop (agent),
+# the wallboard and agents of the queues they supervise (supervisor), everything (admin).
+WebRole = Literal["agent", "supervisor", "admin"]
 
 # RFC 7616 section 3.4.2 (RFC 8760): HA1 = H(username ":" realm ":" password),
 # 32 hex digits for MD5, 64 for SHA-256.
@@ -89,6 +92,19 @@ class User(Model):
         default=None, description="number shown on calls out: the user's DID, or a number "
         "with allow_member_presentation of a queue the user is in (N3)",
     )
+    roles: tuple[WebRole, ...] = Field(
+        default=("agent",),
+        description="web roles: agent, supervisor, admin; [] = no web sign-in",
+    )
+    supervises: tuple[Name, ...] = Field(
+        default=(), description="queues a supervisor sees on the wallboard and steers (D1, S1)"
+    )
+
+    @model_validator(mode="after")
+    def _supervisor_of_queues(self) -> User:
+        if self.supervises and not {"supervisor", "admin"} & set(self.roles):
+            raise ValueError("supervises needs the supervisor (or admin) role in roles")
+        return self
 
     @field_validator("voicemail", mode="before")
     @classmethod

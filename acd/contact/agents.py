@@ -26,6 +26,17 @@ class AgentCommands:
         except AcdError:
             return None
 
+    def _settings_changed(self, agent: str) -> None:
+        """Queues or presence changed (perhaps with no state change): tell the hub."""
+        try:
+            snap = self.centre.engine.agent_snapshot(agent)
+        except AcdError:
+            return
+        self.centre.hub.publish({
+            "type": "agent_settings", "agent": agent, "queues": sorted(snap.queues),
+            "presence": "busy" if snap.presence_busy else "available", "at": self.centre.now(),
+        })
+
     def login(self, agent: str, queues: Sequence[str] | None = None) -> str | None:
         """Log in to ``queues`` (None: all the agent's queues); an error text or None."""
         member_of = self._member_queues(agent)
@@ -40,6 +51,7 @@ class AgentCommands:
         wanted = None if queues is None else list(queues)
         if not self.centre.run(lambda now: engine.agent_login(agent, wanted, now)):
             return f"{agent} cannot log in now"
+        self._settings_changed(agent)
         return None
 
     def logout(
@@ -49,6 +61,7 @@ class AgentCommands:
         leaving = None if queues is None else list(queues)
         if not self.centre.run(lambda now: engine.agent_logout(agent, now, leaving, reason)):
             return f"{agent} cannot log out now"
+        self._settings_changed(agent)
         return None
 
     def pause(self, agent: str, reason: str = "paused") -> str | None:
@@ -69,6 +82,7 @@ class AgentCommands:
         engine = self.centre.engine
         if not self.centre.run(lambda now: engine.agent_presence(agent, busy, now)):
             return f"no agent {agent!r}"
+        self._settings_changed(agent)
         return None
 
     def set_state(

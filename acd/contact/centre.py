@@ -189,9 +189,10 @@ class ContactCentre:
             item = WorkItem(id=call_id, kind=call_kind)
             self.run(lambda now: self.engine.agent_engaged(user, item, now))
 
-    def released(self, user: str, call_id: str) -> None:
+    def released(self, user: str, call_id: str, wrap_up: float = 0.0) -> None:
+        """``wrap_up``: seconds of wrap-up after this work (O5: desktop call-outs)."""
         if self.is_agent(user):
-            self.run(lambda now: self.engine.agent_released(user, call_id, now))
+            self.run(lambda now: self.engine.agent_released(user, call_id, now, wrap_up))
 
     # -- registrations (D7) -------------------------------------------------------------
     def sync_registration(self, agent_id: str) -> None:

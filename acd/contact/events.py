@@ -1,14 +1,25 @@
 """Queue events and agent state changes: to the store (S2) and to live
-subscribers (the ``/api/events`` server-sent events, S1)."""
+subscribers (the ``/api/events`` server-sent events, S1).
+
+Event types on the hub: ``queue_event``, ``agent_state`` and ``logged_out``
+(the engine's), ``agent_settings`` (queues or presence changed by a
+command), ``callout`` (a desktop call-out's status, O2); the web workplace
+adds its page views, ``agent`` and ``queue``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from acd.domain import AgentStateChanged, LoggedOut, QueueEvent
+
+log = structlog.stdlib.get_logger("jono.acd")
 
 SUBSCRIBER_BACKLOG = 1000
 
@@ -83,10 +94,22 @@ def store_row(decision: QueueEvent | AgentStateChanged) -> dict[str, Any]:
 
 
 class EventHub:
-    """Fan-out of event dicts to SSE subscribers; a slow one loses old events."""
+    """Fan-out of event dicts to SSE subscribers; a slow one loses old events.
+
+    Listeners (``add_listener``) see every event synchronously, before the
+    subscribers, and may publish more: those go out after the event that
+    caused them, in order (the web workplace derives its page views this way).
+    """
 
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._outbox: deque[dict[str, Any]] = deque()
+        self._publishing = False
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=SUBSCRIBER_BACKLOG)
@@ -96,7 +119,26 @@ class EventHub:
     def unsubscribe(self, q: asyncio.Queue[dict[str, Any]]) -> None:
         self._subscribers.discard(q)
 
+    def add_listener(self, listener: Callable[[dict[str, Any]], None]) -> None:
+        self._listeners.append(listener)
+
     def publish(self, event: dict[str, Any]) -> None:
+        self._outbox.append(event)
+        if self._publishing:
+            return
+        self._publishing = True
+        try:
+            while self._outbox:
+                self._deliver(self._outbox.popleft())
+        finally:
+            self._publishing = False
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener failed", type=event.get("type"))
         for q in self._subscribers:
             if q.full():
                 q.get_nowait()

@@ -114,6 +114,42 @@ class CallbackMoves(EngineCore):
         self._deadlines.add("eligible", request_id, eligible_at)
         return out
 
+    def callback_claimed(self, request_id: str, until: float, now: float) -> list[Decision]:
+        """B5: an agent opened the request on the callback list: it keeps its
+        place but is not dialled automatically until ``until`` (the claim
+        runs out; a renewed claim moves it on) or :meth:`callback_released`.
+        A request being dialled now cannot be claimed."""
+        call = self._waiting_request(request_id)
+        if call.offers:
+            raise AcdError(f"request {request_id!r} is being called now")
+        call.eligible_at = until
+        self._deadlines.add("eligible", request_id, until)
+        return []
+
+    def callback_released(
+        self, request_id: str, now: float, eligible_at: float | None = None
+    ) -> list[Decision]:
+        """B5: the claim is over without closing the request (cancelled on the
+        list, or the agent's call went unanswered: then ``eligible_at`` is the
+        retry time); it is dialled in its turn again."""
+        call = self._waiting_request(request_id)
+        call.eligible_at = eligible_at
+        out: list[Decision] = []
+        if call.eligible(now):
+            self._dispatch_call(call, now, out)
+        else:
+            assert eligible_at is not None
+            self._deadlines.add("eligible", request_id, eligible_at)
+        return out
+
+    def _waiting_request(self, request_id: str) -> CallRecord:
+        call = self._call(request_id)
+        if not call.is_callback:
+            raise AcdError(f"{request_id!r} is not a callback request")
+        if not call.waiting:
+            raise AcdError(f"request {request_id!r} is being called now")
+        return call
+
     def callback_closed(self, request_id: str, outcome: str, now: float) -> list[Decision]:
         """The request is over: ``completed`` (talked), ``failed`` (no attempt
         left), ``expired`` (validity over), ``cancelled`` (closed by hand)."""

@@ -58,6 +58,9 @@ class CallRecord(Base):
     media: Mapped[str | None] = mapped_column(Text, nullable=True)
     # O7: seconds someone held the call (hold is neither talk, wrap-up nor idle).
     hold_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # The user who took the call: the queue's agent, else the dialled user who
+    # answered (the agent desktop's "recent calls").
+    agent: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
 
 
 class QueueEventRow(Base):
@@ -169,3 +172,26 @@ class UserCallSettingsRow(Base):
     forward_no_answer: Mapped[str | None] = mapped_column(String(256), nullable=True)
     voicemail_pin: Mapped[str | None] = mapped_column(String(256), nullable=True)  # a hash
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+class WebPasswordRow(Base):
+    """A user's web password (argon2id hash; never the password, never the SIP one)."""
+
+    __tablename__ = "web_passwords"
+
+    user: Mapped[str] = mapped_column(String(128), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(512))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiTokenRow(Base):
+    """An API (bearer) token: the SHA-256 of its secret, never the secret."""
+
+    __tablename__ = "api_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,9 +1,15 @@
-"""Serve the API with uvicorn on the running loop (no thread, no signals)."""
+"""Serve the web workplace and the API with uvicorn on the running loop (no
+thread, no signals); HTTPS with the plan's ``server.http.tls``.
+
+``proxy_headers=False``: uvicorn must not rewrite the client address and
+scheme from ``X-Forwarded-*``; the auth middleware believes them only from
+the configured trusted proxies (acd.web.auth.client)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Generator
 
 import structlog
@@ -22,7 +28,10 @@ class _QuietServer(uvicorn.Server):
 
 
 class HttpServer:
-    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str, port: int, *, tls: tuple[str, str] | None = None
+    ) -> None:
+        self.scheme = "https" if tls is not None else "http"
         config = uvicorn.Config(
             app,
             host=host,
@@ -31,9 +40,14 @@ class HttpServer:
             lifespan="off",
             log_level="warning",
             access_log=False,
+            proxy_headers=False,
+            server_header=False,
+            ssl_certfile=tls[0] if tls is not None else None,
+            ssl_keyfile=tls[1] if tls is not None else None,
         )
         self.server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
+        self.error: str | None = None  # why it did not start, when it did not
 
     async def start(self) -> bool:
         """Serve; False (logged, SIP keeps running) when the address is taken."""
@@ -45,14 +59,18 @@ class HttpServer:
                 self._task = None
                 return False
             await asyncio.sleep(0.01)
-        log.info("HTTP API on http://%s:%s", *self.address)
+        log.info("HTTP API on %s", self.url)
         return True
 
     async def _serve(self) -> None:
         try:
             await self.server.serve()
         except SystemExit:  # uvicorn exits when it cannot bind
+            self.error = "the address is taken or not ours"
             log.error("HTTP API stopped: cannot listen")
+        except (OSError, ssl.SSLError) as err:  # TLS certificate or key unreadable or wrong
+            self.error = f"TLS: {err}"
+            log.error("HTTP API stopped: %s", self.error)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -61,6 +79,12 @@ class HttpServer:
                 host, port = sock.getsockname()[:2]
                 return str(host), int(port)
         return self.server.config.host, self.server.config.port
+
+    @property
+    def url(self) -> str:
+        host, port = self.address
+        shown = f"[{host}]" if ":" in host else host
+        return f"{self.scheme}://{shown}:{port}/"
 
     async def close(self) -> None:
         if self._task is None:

@@ -1,14 +1,25 @@
 """What the web app is given by the composition root: the contact centre,
-the agent commands, and the admin's operations (reload, media figures)."""
+the agent commands, the admin's operations (reload, media figures), the
+sign-in (``auth``), the pages' live views, call-outs, the contacts
+directory and the store's read-back of an agent's recent calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from acd.calls.call import Call
+from acd.calls.registry import CallRegistry
 from acd.contact.agents import AgentCommands
+from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
+from acd.store.recent import RecentCall
+from acd.web.auth import WebAuth
+from acd.web.contacts import Directory
+from acd.web.live import LiveView
+
+RecentCalls = Callable[[str, str], Awaitable[list[RecentCall]]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -17,4 +28,10 @@ class WebServices:
     commands: AgentCommands
     reload: Callable[[], list[str]]
     media_status: Callable[[], dict[str, Any]]
-    metrics: Callable[[], bytes] = lambda: b""
+    auth: WebAuth
+    live: LiveView
+    callouts: Callouts
+    registry: CallRegistry[Call]
+    contacts: Directory
+    recent: RecentCalls | None = None  # None: no store to read (tests with a fake one)
+    metrics: Callable[[], bytes] = lambda: b""  # Prometheus text

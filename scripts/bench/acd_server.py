@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 # The sibling module: this directory is sys.path[0] when the script runs.
 from procstat import HOST, cpu_seconds, free_port, rss_bytes  # noqa: E402
+from webauth import ADMIN, admin_token, admin_user, set_admin_password  # noqa: E402
 
 from sip.leg_events import Answered, Ended, Failed, LegEvent  # noqa: E402
 from sip.legs import OutgoingCall  # noqa: E402
@@ -286,7 +287,7 @@ def write_config(workdir: Path, agents: list[int], http_port: int, args: Any) ->
             "media": "anchor",
             "rtp_ports": "30000-45000",
         },
-        "users": users,
+        "users": {**users, ADMIN: admin_user()},  # the API needs a signed-in admin
         "trunks": {"provider": {"inbound_sources": [HOST]}},
         "numbers": {"5000": {"destination": "queue:bench"}},
         "queues": {
@@ -331,6 +332,7 @@ async def run(args: Any) -> int:
     http_port, sip_port = free_port(), free_port()
     config = write_config(workdir, agent_ports, http_port, args)
     db = workdir / "jono.db"
+    set_admin_password(config, db)
     jono_bin = Path(sys.executable).with_name("jono")
     log = (workdir / "jono.log").open("wb")
     jono = subprocess.Popen(
@@ -342,13 +344,16 @@ async def run(args: Any) -> int:
     agents = start_agents(workdir, agent_ports, args)
     callers = Callers(sip_port)
     try:
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{http_port}", trust_env=False) as c:
+        base = f"http://{HOST}:{http_port}"
+        async with httpx.AsyncClient(base_url=base, trust_env=False) as c:
             for _ in range(200):
                 try:
-                    if (await c.get("/api/queues")).status_code == 200:
+                    if (await c.get("/healthz")).status_code == 200:
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
+        bearer = {"authorization": f"Bearer {await admin_token(base)}"}
+        async with httpx.AsyncClient(base_url=base, trust_env=False, headers=bearer) as c:
             for i in range(args.agents):
                 r = await c.post(f"/api/agents/agent{i}/state", json={"state": "ready"})
                 r.raise_for_status()
@@ -357,9 +362,7 @@ async def run(args: Any) -> int:
         ticker_samples: list[dict[str, float]] = []  # Jono's own send side
 
         async def sample_waiting() -> None:
-            async with httpx.AsyncClient(
-                base_url=f"http://{HOST}:{http_port}", trust_env=False
-            ) as c:
+            async with httpx.AsyncClient(base_url=base, trust_env=False, headers=bearer) as c:
                 seconds = 0
                 while True:
                     await asyncio.sleep(1.0)
@@ -396,7 +399,7 @@ async def run(args: Any) -> int:
             if int(now * 2) != int((now - 0.005) * 2):
                 samples.append((len(callers.active), rss_bytes(jono.pid)))
             await asyncio.sleep(max(0.0, min(next_tick, next_call) - time.monotonic()))
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{http_port}", trust_env=False) as c:
+        async with httpx.AsyncClient(base_url=base, trust_env=False, headers=bearer) as c:
             ticker_samples.append((await c.get("/api/media")).json()["ticker"])
         cpu1, t1 = cpu_seconds(jono.pid), time.monotonic()
         own_pct = 100 * (cpu_seconds(os.getpid()) - own0) / (t1 - t0)

@@ -14,39 +14,47 @@ import pytest
 from peers.audio import dominant_frequency, write_tone
 from peers.jono import JonoServer, StartJono, base_config
 from peers.pjsua_client import PjsuaPhone
+from peers.webapi import api_token, set_password, wait_http, web_base
 
 pytestmark = pytest.mark.e2e
 
 PASSWORDS = {"alice": "alicepw", "bob": "bobpw", "carol": "carolpw"}
+OPS_PASSWORD = "ops-web-password"
 
 
 def acd_config(queue: dict[str, Any], *, extra_users: int = 0) -> dict[str, Any]:
-    """alice (caller), bob and carol (agents), plus dave1.. callers; 5000 -> queue:q."""
+    """alice (caller), bob and carol (agents), plus dave1.. callers; 5000 -> queue:q;
+    ops: an admin on the web (the API is closed to everyone else)."""
     config = base_config(trunk=False)
     for i in range(1, extra_users + 1):
         config["users"][f"dave{i}"] = {"extension": f"110{i}", "password": f"dave{i}pw"}
+    config["users"]["ops"] = {"extension": "1999", "password": "opspw", "roles": ["admin"]}
     config["queues"] = {"q": {"ring_time": 2, **queue}}
     config["numbers"] = {"5000": {"destination": "queue:q"}}
     return config
 
 
+API_TOKENS: dict[int, str] = {}  # per server (by id): the admin's bearer token
+
+
 def api(server: JonoServer) -> httpx.Client:
-    http = server.config["server"]["http"]  # a free port the harness picked
-    return httpx.Client(base_url=f"http://{http}", timeout=5.0, trust_env=False)
+    """The JSON API as an integration uses it: the admin's bearer token (``ops``
+    of acd_config; issued at the first use on a server started another way)."""
+    if id(server) not in API_TOKENS:
+        wait_http(server)
+        set_password(server, "ops", OPS_PASSWORD, quick=True)
+        API_TOKENS[id(server)] = api_token(server, "ops", OPS_PASSWORD)
+    return httpx.Client(
+        base_url=web_base(server), timeout=5.0, trust_env=False,
+        headers={"authorization": f"Bearer {API_TOKENS[id(server)]}"},
+    )
 
 
 def start_acd(jono: StartJono, config: dict[str, Any]) -> JonoServer:
-    """Start Jono and wait for its HTTP API (SIP answers OPTIONS a little earlier)."""
+    """Start Jono, wait for its web API (SIP answers OPTIONS a little earlier) and
+    get the admin a token."""
     server = jono(config)
-
-    def up() -> bool:
-        try:
-            with api(server) as client:
-                return client.get("/api/queues").status_code == 200
-        except httpx.TransportError:
-            return False
-
-    wait_for(up, what="the HTTP API")
+    api(server).close()
     return server
 
 
@@ -128,8 +136,8 @@ def test_supervisor_logs_agent_in_and_out_and_events_stream(
                 == "lunch"
             )
             seen: list[dict[str, Any]] = []
-            for line in events.iter_lines():
-                if line.startswith("data: "):
+            for line in events.iter_lines():  # a snapshot first, then events as they happen
+                if line.startswith("data: ") and json.loads(line[6:])["type"] == "agent_state":
                     seen.append(json.loads(line[6:]))
                 if len(seen) >= 2:
                     break

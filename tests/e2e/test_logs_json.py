@@ -18,6 +18,7 @@ def test_a_queue_calls_steps_are_logged_with_its_call_id(jono: StartJono, tmp_pa
     config = base_config(trunk=False)
     config["queues"] = {"q": {"ring_time": 5, "members": ["bob"]}}
     config["numbers"] = {"5000": {"destination": "queue:q"}}
+    config["users"]["ops"] = {"extension": "1999", "password": "opspw", "roles": ["admin"]}
     server = jono(config, args=["--log-format", "json"])
     with PjsuaPhone(tmp_path, "bob") as bob, PjsuaPhone(tmp_path, "alice") as alice:
         assert bob.register("bob", "bobpw", server.address) == 200

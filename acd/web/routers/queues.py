@@ -1,4 +1,4 @@
-"""Queues as supervisors see them (S1)."""
+"""Queues as supervisors see them (S1): only the queues the caller may see."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from acd.domain import QueueSnapshot
+from acd.web.access import visibility
+from acd.web.auth import principal
 from acd.web.services import WebServices
 
 
@@ -27,16 +29,20 @@ def routes(services: WebServices) -> list[Route]:
     centre = services.centre
     engine = centre.engine
 
-    def queue_ids() -> list[str]:
-        return sorted(centre.plan.queues) if centre.plan is not None else []
+    def queue_ids(request: Request) -> list[str]:
+        vis = visibility(centre.plan, principal(request))
+        queues = sorted(centre.plan.queues) if centre.plan is not None else []
+        return [q for q in queues if vis.sees_queue(q)]
 
     async def list_queues(request: Request) -> Response:
         now = centre.now()
-        return JSONResponse([queue_json(engine.queue_snapshot(q, now)) for q in queue_ids()])
+        return JSONResponse(
+            [queue_json(engine.queue_snapshot(q, now)) for q in queue_ids(request)]
+        )
 
     async def queue_callers(request: Request) -> Response:
         queue_id = request.path_params["queue_id"]
-        if queue_id not in queue_ids():
+        if queue_id not in queue_ids(request):  # not there, or not theirs: the same answer
             return JSONResponse({"error": f"no queue {queue_id!r}"}, status_code=404)
         snap = engine.queue_snapshot(queue_id, centre.now())
         return JSONResponse(

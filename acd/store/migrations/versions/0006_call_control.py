@@ -1,5 +1,8 @@
 """Call control (issue 14): hold time on call records, call recordings and who
-played them, voicemail messages and greetings, users' own forwarding and PIN."""
+played them, voicemail messages and greetings, users' own forwarding and PIN.
+
+It follows 0010 (the web accounts), which reached main first: stores already
+at 0010 then upgrade through it (its number is older than its place)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0010"
 
 
 def upgrade() -> None:

@@ -1,7 +1,10 @@
-"""The JSON HTTP API against a real engine in a server built with a fake store (D1, S1)."""
+"""The JSON HTTP API against a real engine in a server built with a fake store (D1, S1),
+used by a signed-in admin (who may do everything; who may do what: tests/unit/acd/web)."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import httpx
@@ -10,17 +13,21 @@ from acd_fakes import FakeStore
 from acd.bootstrap import Parts, Settings, build
 from acd.config import load
 from acd.web.app import build_app
-from acd.web.services import WebServices
+from acd.web.auth import PasswordHasher
+from acd.web.auth.passwords import FAST_TEST_PARAMETERS
+from acd.web.workplace import build_web
 
 PLAN = """
 server: {listen: "127.0.0.1:5060"}
 users:
+  ada: {extension: "1000", password: x, roles: [admin], devices: [{kind: static, contact: "sip:a@127.0.0.1"}]}
   bob: {extension: "1002", password: x, devices: [{kind: static, contact: "sip:b@127.0.0.1"}]}
   carol: {extension: "1003", password: x, devices: [{kind: static, contact: "sip:c@127.0.0.1"}]}
 queues:
   sales: {members: [bob, carol]}
   tech: {members: [carol]}
 """
+ADMIN_PASSWORD = "ada-web-pass-1"
 
 
 class Server:
@@ -36,21 +43,33 @@ class Server:
             parts=Parts(store=self.store, http=False),
         )
         self.media = self.jono.media
-        services = WebServices(
-            centre=self.jono.centre, commands=self.jono.commands, reload=lambda: errors,
-            media_status=self.jono.media_status,
-        )
-        self.app = build_app(services)
+        hasher = PasswordHasher(FAST_TEST_PARAMETERS)
+        web = build_web(self.jono, hasher=hasher)
+        web.accounts._passwords["ada"] = hasher.hash(ADMIN_PASSWORD)  # type: ignore[attr-defined]
+        self.app = build_app(dataclasses.replace(web.services, reload=lambda: errors))
 
 
-def client(tmp_path: Path, errors: list[str] | None = None) -> tuple[httpx.AsyncClient, Server]:
+async def client(
+    tmp_path: Path, errors: list[str] | None = None
+) -> tuple[httpx.AsyncClient, Server]:
     server = Server(tmp_path, errors or [])
     transport = httpx.ASGITransport(app=server.app)
-    return httpx.AsyncClient(transport=transport, base_url="http://jono"), server
+    http = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+    page = (await http.get("/login")).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    signed = await http.post(
+        "/login", headers={"origin": "http://localhost"},
+        data={"user": "ada", "password": ADMIN_PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert signed.status_code == 303, signed.text
+    csrf = (await http.get("/api/me")).json()["csrf_token"]
+    http.headers.update({"origin": "http://localhost", "x-csrf-token": csrf})
+    return http, server
 
 
 async def test_supervisor_logs_an_agent_into_one_queue(tmp_path: Path) -> None:
-    http, server = client(tmp_path)
+    http, server = await client(tmp_path)
     reply = await http.post("/api/agents/carol/state", json={"state": "ready", "queues": ["tech"]})
     assert reply.status_code == 200
     assert reply.json()["queues"] == ["tech"]
@@ -61,7 +80,7 @@ async def test_supervisor_logs_an_agent_into_one_queue(tmp_path: Path) -> None:
 
 
 async def test_pause_with_reason_then_ready_again(tmp_path: Path) -> None:
-    http, _ = client(tmp_path)
+    http, _ = await client(tmp_path)
     await http.post("/api/agents/bob/state", json={"state": "ready"})
     paused = await http.post("/api/agents/bob/state", json={"state": "paused", "reason": "lunch"})
     assert (paused.json()["state"], paused.json()["pause_reason"]) == ("paused", "lunch")
@@ -72,7 +91,7 @@ async def test_pause_with_reason_then_ready_again(tmp_path: Path) -> None:
 
 
 async def test_bad_requests_get_400_and_unknown_names_404(tmp_path: Path) -> None:
-    http, _ = client(tmp_path)
+    http, _ = await client(tmp_path)
     assert (await http.post("/api/agents/bob/state", json={"state": "asleep"})).status_code == 400
     assert (await http.post("/api/agents/bob/state", content=b"{")).status_code == 400
     assert (
@@ -84,16 +103,16 @@ async def test_bad_requests_get_400_and_unknown_names_404(tmp_path: Path) -> Non
 
 
 async def test_reload_reports_errors_with_400(tmp_path: Path) -> None:
-    http, _ = client(tmp_path, errors=["plan.yaml:3: queues.sales.ring_time: -1"])
+    http, _ = await client(tmp_path, errors=["plan.yaml:3: queues.sales.ring_time: -1"])
     reply = await http.post("/api/reload")
     assert reply.status_code == 400
     assert reply.json()["errors"] == ["plan.yaml:3: queues.sales.ring_time: -1"]
-    ok, _ = client(tmp_path)
+    ok, _ = await client(tmp_path)
     assert (await ok.post("/api/reload")).json() == {"ok": True, "errors": []}
 
 
 async def test_presence_busy_is_shown_and_can_be_cleared(tmp_path: Path) -> None:
-    http, _ = client(tmp_path)
+    http, _ = await client(tmp_path)
     await http.post("/api/agents/bob/state", json={"state": "ready"})
     busy = await http.post("/api/agents/bob/state", json={"presence": "busy"})
     assert (busy.json()["presence"], busy.json()["state"]) == ("busy", "ready")
@@ -104,7 +123,7 @@ async def test_presence_busy_is_shown_and_can_be_cleared(tmp_path: Path) -> None
 
 
 async def test_media_figures_show_streams_and_ticker_lateness(tmp_path: Path) -> None:
-    http, server = client(tmp_path)
+    http, server = await client(tmp_path)
     server.media.ticker.recent_lateness.extend([0.001] * 98 + [0.004, 0.2])
     reply = await http.get("/api/media")
     assert reply.status_code == 200

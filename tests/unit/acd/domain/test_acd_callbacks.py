@@ -8,6 +8,7 @@ import random
 from acd_domain_helpers import engine_with, members, of
 
 from acd.domain import (
+    AcdError,
     AgentState,
     Bridge,
     CancelRing,
@@ -168,3 +169,58 @@ def test_thousands_of_requests_never_get_two_dials_or_more_dials_than_free_agent
         assert reserved == set(offers), "every ringing offer holds exactly its own agent"
         assert len({r.agent_id for r in offers.values()}) == len(offers)
         assert free + len(offers) <= len(agents)
+
+
+# -- B5: the callback list ----------------------------------------------------------
+
+
+def test_a_claimed_request_keeps_its_place_but_is_not_dialled_until_released() -> None:
+    engine = engine_with(Q)
+    engine.callback_requested("cb", "q", joined_at=1.0, now=1.0)
+    engine.callback_claimed("cb", until=200.0, now=2.0)
+    assert engine.position_of("cb") == 1
+    assert of(Ring, engine.agent_login("a", None, 3.0)) == []  # a is free, cb is claimed
+    rings = of(Ring, engine.callback_released("cb", now=10.0))
+    assert [(r.call_id, r.agent_id) for r in rings] == [("cb", "a")]
+
+
+def test_a_claim_that_runs_out_gives_the_request_back_to_automatic_dialling() -> None:
+    engine = engine_with(Q, login=["a"])
+    engine.callback_requested("cb", "q", joined_at=1.0, now=1.0, eligible_at=500.0)
+    engine.callback_claimed("cb", until=100.0, now=2.0)
+    engine.callback_claimed("cb", until=150.0, now=90.0)  # renewed before it ran out
+    assert of(Ring, engine.tick(100.0)) == []
+    assert [r.call_id for r in of(Ring, engine.tick(150.0))] == ["cb"]
+
+
+def test_an_unanswered_call_from_the_list_retries_later_at_the_same_place() -> None:
+    engine = engine_with(Q, login=["a"])
+    ring = of(Ring, engine.caller_joined("on the line", "q", 0.5))[0]
+    engine.offer_answered(ring.offer_id, ring.devices[0], 0.6)  # a takes this one
+    engine.callback_requested("cb", "q", joined_at=1.0, now=1.0)
+    engine.caller_joined("later", "q", 2.0)
+    engine.callback_claimed("cb", until=300.0, now=3.0)
+    assert of(Ring, engine.callback_released("cb", now=60.0, eligible_at=360.0)) == []
+    assert engine.position_of("cb") == 1
+    out = engine.agent_login("b", None, 61.0)
+    assert [r.call_id for r in of(Ring, out)] == ["later"]
+
+
+def test_a_request_being_dialled_cannot_be_claimed() -> None:
+    engine = engine_with(Q, login=["a"])
+    engine.callback_requested("cb", "q", joined_at=1.0, now=1.0)  # a is rung at once
+    try:
+        engine.callback_claimed("cb", until=100.0, now=2.0)
+    except AcdError as exc:
+        assert "being called now" in str(exc)
+    else:
+        raise AssertionError("a request being dialled was claimed")
+
+
+def test_closing_a_claimed_request_from_the_list_takes_it_out_of_line() -> None:
+    engine = engine_with(Q)
+    engine.callback_requested("cb", "q", joined_at=1.0, now=1.0)
+    engine.callback_claimed("cb", until=100.0, now=2.0)
+    out = engine.callback_closed("cb", "completed", now=50.0)
+    assert [e.kind for e in of(QueueEvent, out)] == ["callback_completed"]
+    assert of(Ring, engine.agent_login("a", None, 120.0)) == []

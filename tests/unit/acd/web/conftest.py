@@ -26,3 +26,13 @@ def client_for(site: Site) -> Callable[..., httpx.AsyncClient]:
         return httpx.AsyncClient(transport=transport, base_url=ORIGIN)
 
     return make
+
+
+@pytest.fixture
+async def web(tmp_path):  # type: ignore[no-untyped-def]
+    """The real web app of a server with fake legs and store (see jono_web.py)."""
+    from jono_web import WebServer
+
+    server = WebServer(tmp_path)
+    yield server
+    await server.close()
