@@ -38,6 +38,7 @@ from acd.config import load as load_config
 from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.callback import CallbackChannel
@@ -198,6 +199,9 @@ class Jono:
         )
         for code in USER_FEATURES:
             self.features.others[code] = self.user_features.handle
+        self.call_control = CallControl(
+            self.centre, self.registry, self.transfers, self.recordings
+        )
         self.callouts = Callouts(
             self.centre, self.commands, dialer=self.dialer, media=self.media,
             registry=self.registry, records=self.store,

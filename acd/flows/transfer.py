@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -54,12 +54,23 @@ from acd.flows.session import CallerInfo, FlowSession
 from acd.telephony.outbound import OutboundRules
 from media.prompts import PromptLibrary
 from sip.leg_events import Refer
-from sip.refer import ReferNotifier, Replaces
+from sip.refer import Replaces
 
 log = structlog.stdlib.get_logger("jono.calls")
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 FindDialog = Callable[[str, str, str], object | None]
+
+
+class Progress(Protocol):
+    """Where a transfer reports how it goes: the REFER's NOTIFYs
+    (:class:`sip.refer.ReferNotifier`) or the agent desktop."""
+
+    def progress(self, status: int, reason: str | None = None) -> None: ...
+
+    def final(
+        self, status: int, reason: str | None = None, then: Callable[[], None] | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +152,16 @@ class Transfers:
     # -- blind ----------------------------------------------------------------
     def blind(
         self, call: Call, transferor: Party, transferee: Party, destination: Destination,
-        notifier: ReferNotifier,
+        notifier: Progress,
     ) -> None:
         """Carry out a blind transfer whose target is known (from a REFER or the desktop)."""
-        dial = self._dial_for(call, transferee, destination)
+        dial = self.dial_for(call, transferee, destination)
         if dial is None:
             self.hand_over(call, transferor, destination, notifier)
             return
         _Ringing(self, call, transferor, transferee, destination, notifier, dial).start()
 
-    def _dial_for(self, call: Call, transferee: Party, destination: Destination) -> Dial | None:
+    def dial_for(self, call: Call, transferee: Party, destination: Destination) -> Dial | None:
         runner, plan = self.runner, self.plan
         assert runner is not None and plan is not None
         info = self.caller_info(call, transferee, str(destination))
@@ -165,7 +176,7 @@ class Transfers:
 
     def hand_over(
         self, call: Call, transferor: Party, destination: Destination,
-        notifier: ReferNotifier | None,
+        notifier: Progress | None,
     ) -> None:
         """The transferor leaves and the caller's flow goes on at ``destination``."""
         self.drop(call, transferor, notifier)
@@ -183,7 +194,7 @@ class Transfers:
         )
         self.spawn(runner.run(session, destination))
 
-    def drop(self, call: Call, transferor: Party, notifier: ReferNotifier | None) -> None:
+    def drop(self, call: Call, transferor: Party, notifier: Progress | None) -> None:
         """The transferor leaves: the final NOTIFY says 200, then its leg gets BYE."""
         call.remove(transferor, hang_up=False)
         if transferor.media is not None:
@@ -236,7 +247,7 @@ class _Ringing:
 
     def __init__(
         self, transfers: Transfers, call: Call, transferor: Party, transferee: Party,
-        destination: Destination, notifier: ReferNotifier, dial: Dial,
+        destination: Destination, notifier: Progress, dial: Dial,
     ) -> None:
         self.transfers = transfers
         self.call = call

@@ -29,6 +29,7 @@ from typing import Any
 
 from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
+from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import QueuedCaller, VoiceChannel
@@ -36,7 +37,7 @@ from acd.domain import AcdError, AgentSnapshot, AgentState
 from acd.web.access import Visibility
 from acd.web.today import Today
 
-AGENT_EVENTS = ("agent_state", "logged_out", "agent_settings", "callout")
+AGENT_EVENTS = ("agent_state", "logged_out", "agent_settings", "callout", "call_control")
 
 
 class LiveView:
@@ -47,7 +48,9 @@ class LiveView:
         voice: VoiceChannel,
         callouts: Callouts,
         today: Today,
+        control: CallControl | None = None,
     ) -> None:
+        self.control = control
         self.centre = centre
         self.registry = registry
         self.voice = voice
@@ -96,6 +99,8 @@ class LiveView:
             "offer": self._offer(snap),
             "call": self._call(snap),
             "callout": callout.view() if callout is not None else None,
+            # O7: hold, recording, consultation and the last step on the agent's call.
+            "control": self.control.view(agent) if self.control is not None else None,
             "wrap_up_until": wrap_until,
             "handled_today": self.today.agent(agent, now),
             "at": now if at is None else at,

@@ -12,6 +12,7 @@ from typing import Any
 from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.store.recent import RecentCall
@@ -35,3 +36,4 @@ class WebServices:
     contacts: Directory
     recent: RecentCalls | None = None  # None: no store to read (tests with a fake one)
     metrics: Callable[[], bytes] = lambda: b""  # Prometheus text
+    control: CallControl | None = None  # hold, transfer, consult, recording (O7)

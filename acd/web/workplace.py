@@ -27,6 +27,7 @@ from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.config import Dialplan, Server
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
@@ -64,6 +65,7 @@ class RunningServer(Protocol):
     registry: CallRegistry[Call]
     voice: VoiceChannel
     callouts: Callouts
+    call_control: CallControl
 
     def reload(self) -> list[str]: ...
 
@@ -134,7 +136,9 @@ def build_web(
         now = centre.now()
         steps = queue_steps_since(store.sessions, today.start_of_day(now))
         today.load(((s.kind, s.queue, s.agent, s.wait) for s in steps), now)
-    live = LiveView(centre, server.registry, server.voice, server.callouts, today)
+    live = LiveView(
+        centre, server.registry, server.voice, server.callouts, today, server.call_control
+    )
     base = Path(server.config_path).resolve().parent if server.config_path else Path(".")
     recent = None
     if store is not None:
@@ -147,6 +151,6 @@ def build_web(
         centre=centre, commands=server.commands, reload=server.reload,
         media_status=server.media_status, auth=auth, live=live, callouts=server.callouts,
         registry=server.registry, contacts=Directory(base), recent=recent,
-        metrics=server.metrics_text,
+        metrics=server.metrics_text, control=server.call_control,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)
