@@ -73,12 +73,13 @@ class CallControl:
     def view(self, user: str) -> dict[str, Any] | None:
         """The agent's call-control state: held, recording, consulting, last step."""
         found = self._mine(user, required=False)
+        last = self._views.get(user)
         if found is None:
-            return None
+            # Off the call (transferred, hung up): the last step stays shown.
+            return None if last is None else {"call_id": None, "last": last}
         call, party = found
         recording = self.recordings.recording(call)
         consult = self._consults.get(user)
-        last = self._views.get(user)
         return {
             "call_id": call.id,
             "held": call.holding(party),

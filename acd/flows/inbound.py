@@ -328,8 +328,8 @@ class _Direct:
     def answered(self, attempt: Attempt, party: Party) -> bool:
         if self.call.ended:
             return False
+        self.call.agent_to_agent = self.runner.between_agents(self.call, party.user)
         self.call.connect(party)
-        self.call.agent_to_agent = self.runner.between_agents(self.call)
         return True
 
     def failed(self, attempt: Attempt, result: DialResult) -> None:

@@ -204,19 +204,24 @@ class FlowRunner:
         if dial.targets:
             if not passthrough:
                 await session.open_media()
+            # Known before the answer, so the desktops see it as the call connects.
+            session.call.agent_to_agent = self.between_agents(session.call, dial.user)
             result = await session.connect(dial)
             if result.party is not None:
                 session.call.agent_to_agent = self.between_agents(session.call)
                 return await session.talk()
+            session.call.agent_to_agent = False
             outcome, status = result.outcome, result.status
         return await self.unanswered(session, target, outcome, status)
 
-    def between_agents(self, call: Call) -> bool:
-        """O6: a direct call between two agents (users who answer queues)."""
-        if call.external is not None or len(call.parties) < 2:
+    def between_agents(self, call: Call, joining: str | None = None) -> bool:
+        """O6: a direct call between two agents (users who answer queues);
+        ``joining``: a user about to join the call."""
+        users = [party.user for party in call.parties] + ([joining] if joining else [])
+        if call.external is not None or len(users) < 2:
             return False
         members = {name for queue in self.plan.queues.values() for name in queue.members}
-        return all(party.user in members for party in call.parties)
+        return all(user in members for user in users)
 
     def user_dial(
         self, call: Call, caller: CallerInfo, number: Number | None, user_name: str, *,

@@ -257,6 +257,13 @@ class LiveView:
         self._mark(self._dirty_agents, agent, at)
         for queue in self._member_of(agent):
             self._mark(self._dirty_queues, queue, at)
+        if kind == "agent_state":
+            # Someone joining my call changes my call's view too (who talks,
+            # O6 between agents): the other users on it are drawn again.
+            for call in self.registry.of_user(agent):
+                for party in call.parties:
+                    if party.user is not None and party.user != agent:
+                        self._mark(self._dirty_agents, party.user, at)
 
     def _count(self, event: dict[str, Any]) -> None:
         """Today's figures, and which wrap-up an agent who answered will be in."""

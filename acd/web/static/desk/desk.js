@@ -47,6 +47,7 @@ function render() {
   presence.dataset.presence = agent.presence;
   renderOffer();
   renderCall();
+  if (!agent.call) renderControlStatus(); // a transfer's outcome stays after the call
   renderCallout();
   renderQueues();
   tick(); // timers right away, not at the next second
@@ -84,6 +85,61 @@ function renderCall() {
   setText("#call-name", mine && c.label !== c.number ? c.label : (call.name || ""));
   setText("#call-queue", call.queue || "—");
   digits($("#call-digits"), call.digits);
+  renderControl();
+}
+
+// -- call control (O7): hold, transfer, consult, recording ---------------------------
+const CONTROL_TEXT = {
+  "hold/held": () => "The caller is on hold (music).",
+  "hold/resumed": () => "You have the caller back.",
+  "transfer/trying": (e) => `Transferring to ${e.message}…`,
+  "transfer/ringing": (e) => `Transfer: ${e.message} is ringing…`,
+  "transfer/done": (e) => `Transferred to ${e.message}.`,
+  "transfer/failed": (e) => `Transfer failed: ${e.message}.`,
+  "consult/ringing": (e) => `Calling ${e.message}; the caller is on hold.`,
+  "consult/talking": (e) => `Talking with ${e.message}; the caller is on hold.`,
+  "consult/completed": (e) => `Transferred to ${e.message}.`,
+  "consult/cancelled": () => "Consultation ended: you have the caller back.",
+  "consult/failed": (e) => `Consultation failed: ${e.message}.`,
+  "record/on": () => "Recording.",
+  "record/paused": () => "Recording paused.",
+  "record/off": () => "Recording stopped.",
+};
+
+function renderControl() {
+  const c = agent.control;
+  const consulting = c && c.consulting;
+  renderControlStatus();
+  $("#call-control").hidden = !c || !c.call_id;
+  if (!c || !c.call_id) return;
+  const hold = $("#hold");
+  hold.textContent = c.held ? "Resume" : "Hold";
+  hold.setAttribute("aria-pressed", String(c.held));
+  hold.disabled = Boolean(consulting);
+  const record = $("#record");
+  record.textContent = c.recording ? "Stop recording" : "Record";
+  record.setAttribute("aria-pressed", String(Boolean(c.recording)));
+  $("#transfer-form").hidden = !c.may_transfer || Boolean(consulting);
+  $("#consult-complete").hidden = !(consulting && consulting.answered);
+  $("#consult-cancel").hidden = !consulting;
+}
+
+function renderControlStatus() {
+  const last = agent.control && agent.control.last;
+  const node = $("#control-status");
+  node.dataset.status = last ? `${last.op}/${last.status}` : "";
+  const text = last && CONTROL_TEXT[`${last.op}/${last.status}`];
+  node.textContent = text ? text(last) : "";
+  node.classList.toggle("error", Boolean(last && last.status === "failed"));
+}
+
+async function control(method, path, body) {
+  try {
+    await api(method, `/api/desk/${path}`, body);
+    message("#status-message", "");
+  } catch (err) {
+    message("#status-message", err.message, true);
+  }
 }
 
 const CALLOUT_TEXT = {
@@ -226,6 +282,17 @@ async function main() {
   $("#presence").addEventListener("click", () =>
     act({ presence: agent && agent.presence === "busy" ? "available" : "busy" }));
   $("#hangup").addEventListener("click", () => api("POST", "/api/desk/hangup").catch((e) => message("#status-message", e.message, true)));
+  $("#hold").addEventListener("click", () =>
+    control("POST", agent && agent.control && agent.control.held ? "resume" : "hold"));
+  $("#record").addEventListener("click", () =>
+    control("POST", "record", { action: agent && agent.control && agent.control.recording ? "stop" : "start" }));
+  $("#transfer-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    control("POST", "transfer", { to: $("#transfer-to").value });
+  });
+  $("#consult").addEventListener("click", () => control("POST", "consult", { to: $("#transfer-to").value }));
+  $("#consult-complete").addEventListener("click", () => control("POST", "consult/complete"));
+  $("#consult-cancel").addEventListener("click", () => control("DELETE", "consult"));
   $("#callout-query").addEventListener("input", searchSoon);
   $("#callout-form").addEventListener("submit", callOut);
   $("#callout-cancel").addEventListener("click", () => api("DELETE", "/api/desk/callout").catch(() => {}));

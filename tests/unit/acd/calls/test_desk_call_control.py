@@ -43,7 +43,12 @@ async def test_consult_then_complete_joins_the_caller_to_the_target(server: Fake
     assert agent.media is not None and agent.media.peer is target.media
     control.complete("bob")
     assert agent not in call.parties and them.media.peer is target.media
-    assert control.view("bob") is None and not call.ended
+    assert not call.ended
+    view = control.view("bob")
+    assert view is not None and view["call_id"] is None
+    last = {k: v for k, v in view["last"].items() if k != "at"}
+    assert last == {"type": "call_control", "agent": "bob", "call_id": call.id,
+                    "op": "consult", "status": "completed", "message": "user:carol"}
 
 
 async def test_consult_then_cancel_returns_the_agent_to_the_caller(server: FakeServer) -> None:
@@ -80,7 +85,9 @@ async def test_blind_transfer_to_a_queue_hands_the_caller_over(server: FakeServe
     them, agent = call.parties
     control.transfer("bob", "sales")
     assert call.parties == [them] and not call.ended
-    assert control.view("bob") is None
+    view = control.view("bob")
+    assert view is not None and view["call_id"] is None
+    assert (view["last"]["op"], view["last"]["status"]) == ("transfer", "done")
 
 
 async def test_desk_transfer_to_a_refused_number_is_an_error_and_the_call_goes_on(
