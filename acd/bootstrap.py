@@ -45,6 +45,7 @@ from acd.contact.channels.callback import CallbackChannel
 from acd.contact.channels.callback_caller import CallbackDialog
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
+from acd.contact.personal import Personal
 from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
 from acd.domain.callback_list import CallbackRepository
@@ -201,6 +202,10 @@ class Jono:
             self.features.others[code] = self.user_features.handle
         self.call_control = CallControl(
             self.centre, self.registry, self.transfers, self.recordings
+        )
+        self.personal = Personal(
+            mailboxes, self.voicemail.changed, self.forwarding, self.transfers,
+            self.store.recordings,
         )
         self.callouts = Callouts(
             self.centre, self.commands, dialer=self.dialer, media=self.media,

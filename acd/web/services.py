@@ -15,6 +15,7 @@ from acd.contact.agents import AgentCommands
 from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
+from acd.contact.personal import Personal
 from acd.store.recent import RecentCall
 from acd.web.auth import WebAuth
 from acd.web.contacts import Directory
@@ -37,3 +38,4 @@ class WebServices:
     recent: RecentCalls | None = None  # None: no store to read (tests with a fake one)
     metrics: Callable[[], bytes] = lambda: b""  # Prometheus text
     control: CallControl | None = None  # hold, transfer, consult, recording (O7)
+    personal: Personal | None = None  # voicemail, forwarding, recordings (P4, O7)

@@ -31,6 +31,7 @@ from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
+from acd.contact.personal import Personal
 from acd.store import Store
 from acd.store.accounts import SqlAccounts
 from acd.store.recent import RecentCall, queue_steps_since, recent_calls
@@ -66,6 +67,7 @@ class RunningServer(Protocol):
     voice: VoiceChannel
     callouts: Callouts
     call_control: CallControl
+    personal: Personal
 
     def reload(self) -> list[str]: ...
 
@@ -152,5 +154,6 @@ def build_web(
         media_status=server.media_status, auth=auth, live=live, callouts=server.callouts,
         registry=server.registry, contacts=Directory(base), recent=recent,
         metrics=server.metrics_text, control=server.call_control,
+        personal=server.personal,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)

@@ -161,3 +161,16 @@ def test_a_direct_call_between_agents_offers_no_transfer_on_the_desktop(
         wait_control(page, "hold/held")
         bob.hangup()
         carol.wait_state("DISCONNECTED", timeout=5)
+        # P4 on the desktop: bob forwards his calls when busy to carol, then stops.
+        page.select_option("#forwarding-kind", "busy")
+        page.fill("#forwarding-to", "1003")
+        page.click("#forwarding-set")
+        wait_until(lambda: page.locator('#forwarding dd[data-kind="busy"]').inner_text()
+                   == "user:carol", what="forwarding shown")
+        page.fill("#forwarding-to", "1002")  # not to himself
+        page.click("#forwarding-set")
+        wait_until(lambda: "may not forward" in page.locator("#forwarding-message").inner_text(),
+                   what="refusal shown")
+        page.click("#forwarding-off")
+        wait_until(lambda: page.locator('#forwarding dd[data-kind="busy"]').inner_text() == "off",
+                   what="forwarding off")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -325,9 +327,25 @@ class MemoryRecordings:
     def __init__(self) -> None:
         self.kept: list[StoredRecording] = []
 
+        self.audit: list[tuple[int, str]] = []
+
     def add(self, recording: StoredRecording) -> int:
         self.kept.append(recording)
         return len(self.kept)
+
+    def of_call(self, call_id: str) -> list[StoredRecording]:
+        return [replace(r, id=i + 1) for i, r in enumerate(self.kept) if r.call_id == call_id]
+
+    def get(self, recording_id: int) -> StoredRecording | None:
+        if 0 < recording_id <= len(self.kept):
+            return replace(self.kept[recording_id - 1], id=recording_id)
+        return None
+
+    def played(self, recording_id: int, user: str, source: str | None = None) -> None:
+        self.audit.append((recording_id, user))
+
+    def playbacks(self, recording_id: int) -> list[tuple[str, datetime]]:
+        return [(u, datetime.now(UTC)) for i, u in self.audit if i == recording_id]
 
 
 class FakeStore:

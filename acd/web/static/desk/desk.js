@@ -205,6 +205,37 @@ async function loadRecent() {
   } catch (_) { /* shown empty; the next call reloads it */ }
 }
 
+// -- voicemail and forwarding (P4) ----------------------------------------------------
+async function loadVoicemail() {
+  try {
+    const { messages } = await api("GET", "/api/desk/voicemail");
+    $("#voicemail-empty").hidden = messages.length > 0;
+    $("#voicemail").replaceChildren(...messages.map((m) => el("li", { dataset: { message: m.id, status: m.status } },
+      el("span", {}, `${m.caller_name || m.caller} · ${new Date(m.received_at * 1000).toLocaleString()} · ${duration(m.seconds)}${m.status === "new" ? " · new" : ""}`),
+      el("audio", { controls: "", preload: "none", src: `/api/desk/voicemail/${encodeURIComponent(m.id)}/audio` }),
+      el("button", {
+        type: "button", class: "secondary delete",
+        onclick: () => api("DELETE", `/api/desk/voicemail/${encodeURIComponent(m.id)}`).then(loadVoicemail),
+      }, "Delete"))));
+  } catch (_) { /* no mailbox */ }
+}
+
+const FORWARD_LABELS = { always: "Always", busy: "When busy", no_answer: "When not answered" };
+
+function showForwarding(view) {
+  $("#forwarding").replaceChildren(...Object.entries(view).flatMap(([kind, where]) => [
+    el("dt", {}, FORWARD_LABELS[kind] || kind), el("dd", { dataset: { kind } }, where || "off")]));
+}
+
+async function setForwarding(to) {
+  try {
+    showForwarding(await api("PUT", "/api/desk/forwarding", { kind: $("#forwarding-kind").value, to }));
+    message("#forwarding-message", "");
+  } catch (err) {
+    message("#forwarding-message", err.message, true);
+  }
+}
+
 // -- call-out -----------------------------------------------------------------------
 let searchTimer = null;
 
@@ -268,7 +299,10 @@ function onEvent(event) {
   render();
   const wasBusy = before && (before.call || (before.callout && before.callout.status !== "ended") || before.offer);
   const isBusy = agent.call || (agent.callout && agent.callout.status !== "ended") || agent.offer;
-  if (wasBusy && !isBusy) setTimeout(loadRecent, 800); // the record is written in the background
+  if (wasBusy && !isBusy) {
+    setTimeout(loadRecent, 800); // the record is written in the background
+    setTimeout(loadVoicemail, 800); // a caller may have left a message meanwhile
+  }
 }
 
 async function main() {
@@ -293,6 +327,13 @@ async function main() {
   $("#consult").addEventListener("click", () => control("POST", "consult", { to: $("#transfer-to").value }));
   $("#consult-complete").addEventListener("click", () => control("POST", "consult/complete"));
   $("#consult-cancel").addEventListener("click", () => control("DELETE", "consult"));
+  $("#forwarding-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setForwarding($("#forwarding-to").value.trim() || null);
+  });
+  $("#forwarding-off").addEventListener("click", () => setForwarding(null));
+  api("GET", "/api/desk/forwarding").then(showForwarding).catch(() => {});
+  loadVoicemail();
   $("#callout-query").addEventListener("input", searchSoon);
   $("#callout-form").addEventListener("submit", callOut);
   $("#callout-cancel").addEventListener("click", () => api("DELETE", "/api/desk/callout").catch(() => {}));
