@@ -61,6 +61,8 @@ def test_hold_record_consult_cancel_then_consult_complete_from_the_desktop(
         screenshots.take(page.raw, "desk-hold")
         page.click("#hold")
         wait_control(page, "hold/resumed")
+        held_for = page.locator("#call-hold").inner_text()  # hold time shown, apart from talk
+        assert held_for in ("0:02", "0:03", "0:04"), held_for
 
         page.click("#record")
         wait_control(page, "record/on")

@@ -112,6 +112,7 @@ function renderControl() {
   renderControlStatus();
   $("#call-control").hidden = !c || !c.call_id;
   if (!c || !c.call_id) return;
+  setText("#call-hold", c.held ? "now" : (c.hold_seconds ? duration(c.hold_seconds) : "—"));
   const hold = $("#hold");
   hold.textContent = c.held ? "Resume" : "Hold";
   hold.setAttribute("aria-pressed", String(c.held));
