@@ -220,11 +220,16 @@ class CallControl:
                 consult.attempt.cancel()
 
     # -- recording ------------------------------------------------------------------
-    def record(self, user: str, action: str) -> dict[str, Any]:
+    def record(self, user: str, action: str, *, announce: bool = False) -> dict[str, Any]:
+        """``announce``: the caller first hears that the call is recorded."""
         call, party = self._call(user)
         self._only_the_caller(call, party, "record")
+        prompts, plan = self.transfers.prompts, self.transfers.plan
+        announcement = None
+        if announce and action == "start" and prompts is not None and plan is not None:
+            announcement = prompts.pcm(plan.server.language, "call_recorded")
         done = {
-            "start": lambda: self.recordings.start(call, by=user),
+            "start": lambda: self.recordings.start(call, by=user, announcement=announcement),
             "pause": lambda: self.recordings.pause(call),
             "resume": lambda: self.recordings.resume(call),
             "stop": lambda: self.recordings.stop(call),

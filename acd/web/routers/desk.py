@@ -17,7 +17,7 @@ POST   /api/desk/transfer      {"to"}: blind transfer to a user, queue, plan num
 POST   /api/desk/consult       {"to"}: hold the caller and call a user or a number
 POST   /api/desk/consult/complete   join the caller to the consulted party, I leave
 DELETE /api/desk/consult       cancel: hang up the consulted party, the caller is back
-POST   /api/desk/record        {"action": start|pause|resume|stop}
+POST   /api/desk/record        {"action": start|pause|resume|stop, "announce": bool}
 """
 
 from __future__ import annotations
@@ -154,7 +154,8 @@ def routes(services: WebServices) -> list[Route]:
             if isinstance(body, Response):
                 return body
             if path == "record":
-                return JSONResponse(ops.record(who.user, str(body.get("action", ""))))
+                return JSONResponse(ops.record(who.user, str(body.get("action", "")),
+                                               announce=body.get("announce") is True))
             target = body.get("to")
             if not isinstance(target, str) or not target.strip():
                 return JSONResponse({"error": "to: a user, queue or number"}, status_code=400)

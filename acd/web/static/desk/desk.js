@@ -320,7 +320,8 @@ async function main() {
   $("#hold").addEventListener("click", () =>
     control("POST", agent && agent.control && agent.control.held ? "resume" : "hold"));
   $("#record").addEventListener("click", () =>
-    control("POST", "record", { action: agent && agent.control && agent.control.recording ? "stop" : "start" }));
+    control("POST", "record", agent && agent.control && agent.control.recording
+      ? { action: "stop" } : { action: "start", announce: $("#record-announce").checked }));
   $("#transfer-form").addEventListener("submit", (event) => {
     event.preventDefault();
     control("POST", "transfer", { to: $("#transfer-to").value });

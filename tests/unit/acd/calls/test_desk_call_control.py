@@ -102,7 +102,9 @@ async def test_desk_transfer_to_a_refused_number_is_an_error_and_the_call_goes_o
 async def test_desk_recording_starts_pauses_and_stops(server: FakeServer) -> None:
     caller, bob, call = await call_bob(server)
     control = server.jono.call_control
-    assert control.record("bob", "start")["recording"] == "on"
+    assert control.record("bob", "start", announce=True)["recording"] == "on"
+    them = call.parties[0]
+    assert them.media is not None and them.media.playback is not None  # "this call is recorded"
     assert control.record("bob", "pause")["recording"] == "paused"
     assert control.record("bob", "resume")["recording"] == "on"
     assert control.record("bob", "stop")["recording"] is None
