@@ -107,6 +107,9 @@ class Personal:
     async def recordings_of(self, call_id: str) -> list[StoredRecording]:
         return await asyncio.to_thread(self.recordings.of_call, call_id)
 
+    async def recent_recordings(self, queues: list[str] | None) -> list[StoredRecording]:
+        return await asyncio.to_thread(self.recordings.recent, queues)
+
     async def recording(self, recording_id: int) -> StoredRecording | None:
         return await asyncio.to_thread(self.recordings.get, recording_id)
 

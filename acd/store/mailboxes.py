@@ -121,6 +121,14 @@ class SqlRecordings:
         with self.sessions() as session:
             return [_recording(row, audio=False) for row in session.scalars(query)]
 
+    def recent(self, queues: list[str] | None, limit: int = 50) -> list[StoredRecording]:
+        """The newest recordings, of ``queues`` only (None: all), newest first."""
+        query = select(RecordingRow).order_by(RecordingRow.id.desc()).limit(limit)
+        if queues is not None:
+            query = query.where(RecordingRow.queue_id.in_(queues))
+        with self.sessions() as session:
+            return [_recording(row, audio=False) for row in session.scalars(query)]
+
     def get(self, recording_id: int) -> StoredRecording | None:
         with self.sessions() as session:
             row = session.get(RecordingRow, recording_id)

@@ -8,6 +8,7 @@ GET    /api/desk/forwarding                where my calls go: always, busy, no_a
 PUT    /api/desk/forwarding                {"kind", "to"}: an extension, a number I may
                                            call, "voicemail", or null (off)
 GET    /api/recordings?call_id=ID          a call's recordings (admin, the queue's supervisor)
+GET    /api/recordings                     the newest 50 the caller may hear
 GET    /api/recordings/{id}/audio          play one; each playback leaves an audit line
 GET    /api/recordings/{id}/playbacks      who played it, when
 """
@@ -82,10 +83,14 @@ def routes(services: WebServices) -> list[Route]:
     async def recordings(request: Request) -> Response:
         who = principal(request)
         call_id = request.query_params.get("call_id", "")
-        if not call_id:
-            return JSONResponse({"error": "call_id is required"}, status_code=400)
+        if not (who.is_admin or who.is_supervisor):
+            return JSONResponse({"recordings": []})
         try:
-            found = await ops().recordings_of(call_id)
+            if call_id:
+                found = await ops().recordings_of(call_id)
+            else:
+                found = await ops().recent_recordings(None if who.is_admin
+                                                      else sorted(who.supervises))
         except PersonalError as err:
             return refused(err)
         return JSONResponse({"recordings": [recording_view(r) for r in found

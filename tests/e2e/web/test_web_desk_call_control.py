@@ -41,7 +41,7 @@ def take_queue_call(page: Any, server: Any, bob: Any, dave: Any) -> None:
 
 
 def test_hold_record_consult_cancel_then_consult_complete_from_the_desktop(
-    jono: StartJono, tmp_path: Path, page, screenshots  # type: ignore[no-untyped-def]
+    jono: StartJono, tmp_path: Path, page, open_browser, screenshots  # type: ignore[no-untyped-def]
 ) -> None:
     server = start_web(jono, web_config(tmp_path))
     with phone(server, tmp_path, "bob") as bob, phone(server, tmp_path, "dave") as dave, \
@@ -96,6 +96,22 @@ def test_hold_record_consult_cancel_then_consult_complete_from_the_desktop(
         carol.stop_record()
         dave.hangup()
         carol.wait_state("DISCONNECTED", timeout=5, call=int(call["call"]))
+        # The supervisor (alice: sales) finds the recording on the wallboard and plays it;
+        # the server keeps an audit line of that playback.
+        board = screenshots.wrap(open_browser().pages[0])
+        sign_in(board, server, "alice", "/wallboard")
+        row = board.locator("#recordings tbody tr").first
+        row.wait_for(timeout=10_000)
+        assert "sales" in row.inner_text() and "bob" in row.inner_text()
+        recording_id = row.get_attribute("data-recording")
+        audio = board.request.get(f"{web_base(server)}/api/recordings/{recording_id}/audio")
+        assert audio.ok and audio.body()[:4] == b"OggS"
+        audit = board.request.get(
+            f"{web_base(server)}/api/recordings/{recording_id}/playbacks").json()
+        assert [p["user"] for p in audit["playbacks"]] == ["alice"]
+        assert page.request.get(  # an agent may not play it
+            f"{web_base(server)}/api/recordings/{recording_id}/audio").status == 404
+        screenshots.take(board.raw, "wallboard-recordings")
     # Music on hold, not the agent's 660 Hz tone nor silence; then the transfer's two ends.
     assert abs(dominant_frequency(held) - 660) > 30
     assert abs(dominant_frequency(heard_by_dave) - 880) < 20

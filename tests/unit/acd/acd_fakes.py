@@ -336,6 +336,11 @@ class MemoryRecordings:
     def of_call(self, call_id: str) -> list[StoredRecording]:
         return [replace(r, id=i + 1) for i, r in enumerate(self.kept) if r.call_id == call_id]
 
+    def recent(self, queues: list[str] | None, limit: int = 50) -> list[StoredRecording]:
+        found = [replace(r, id=i + 1) for i, r in enumerate(self.kept)
+                 if queues is None or r.queue_id in queues]
+        return found[::-1][:limit]
+
     def get(self, recording_id: int) -> StoredRecording | None:
         if 0 < recording_id <= len(self.kept):
             return replace(self.kept[recording_id - 1], id=recording_id)

@@ -26,6 +26,10 @@ async def test_recordings_are_heard_by_admins_and_the_queues_supervisors_with_an
     assert [r["queue"] for r in listed["recordings"]] == ["sales"]  # sue supervises sales only
     assert (await dan.get("/api/recordings", params={"call_id": "c1"})).json() == {
         "recordings": []}  # an agent hears none
+    newest = (await sue.get("/api/recordings")).json()["recordings"]
+    assert [r["queue"] for r in newest] == ["sales"]
+    assert [r["id"] for r in (await ada.get("/api/recordings")).json()["recordings"]] == [2, 1]
+    assert (await dan.get("/api/recordings")).json() == {"recordings": []}
     played = await sue.get("/api/recordings/1/audio")
     assert played.status_code == 200 and played.content == b"OggS-sales"
     assert (await sue.get("/api/recordings/2/audio")).status_code == 404
