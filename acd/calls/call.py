@@ -154,6 +154,7 @@ class Call:
         self.on_handover: Callable[[str], None] | None = None
         self.on_party_left: list[Callable[[Call, Party], None]] = []
         self.moh_class = DEFAULT_MOH  # what a held party hears: the queue's class, else the plan's
+        self.queue: str | None = None  # the queue whose agent took the call (recordings' access)
         self.hold_seconds = 0.0
         # Who holds, since when (monotonic), and whom it left on music on hold.
         self._held: dict[Party, tuple[float, Party | None]] = {}

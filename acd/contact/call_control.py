@@ -229,7 +229,8 @@ class CallControl:
         if announce and action == "start" and prompts is not None and plan is not None:
             announcement = prompts.pcm(plan.server.language, "call_recorded")
         done = {
-            "start": lambda: self.recordings.start(call, by=user, announcement=announcement),
+            "start": lambda: self.recordings.start(call, by=user, queue=call.queue,
+                                                   announcement=announcement),
             "pause": lambda: self.recordings.pause(call),
             "resume": lambda: self.recordings.resume(call),
             "stop": lambda: self.recordings.stop(call),

@@ -389,6 +389,7 @@ class QueuedCaller:
 
         call.on_party_left.append(agent_left)
         call.connect(party, bridge=not whisper)
+        call.queue = self.queue_id
         recordings = self.channel.recordings
         if self.settings.record and recordings is not None:
             recordings.start(call, by=f"queue:{self.queue_id}", queue=self.queue_id)
