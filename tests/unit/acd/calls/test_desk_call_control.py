@@ -125,3 +125,18 @@ async def test_between_agents_the_desk_offers_no_transfer_and_only_the_caller_ho
         with pytest.raises(ControlError) as err:
             action()
         assert err.value.status == 403
+
+
+async def test_desk_blind_transfer_not_answered_gives_the_caller_back_with_the_reason(
+    server: FakeServer,
+) -> None:
+    caller, bob, call = await call_bob(server)
+    control = server.jono.call_control
+    them, agent = call.parties
+    control.transfer("bob", "1001")  # alice: no forwarding of her own
+    alice = await server.legs.next_outgoing(2)
+    alice.fail(486)
+    view = control.view("bob")
+    assert view is not None and view["call_id"] == call.id
+    assert view["last"]["status"] == "failed" and "486" in view["last"]["message"]
+    assert them.media is not None and them.media.peer is agent.media
