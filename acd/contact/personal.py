@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from acd.calls.mailbox import FORWARD_KINDS, NEW, SAVED, Mailboxes, VoiceMessage
+from acd.calls.mailbox import FORWARD_KINDS, NEW, SAVED, Mailboxes, VoiceMessage, hash_pin
 from acd.calls.recording import RecordingStore, StoredRecording
 from acd.config.types import Destination
 from acd.flows.forwarding import Forwarding
@@ -72,6 +72,18 @@ class Personal:
             raise PersonalError("no such message", 404)
         await asyncio.to_thread(self.mailboxes.delete, message_id)
         await self.changed(user)
+
+    async def set_pin(self, user: str, pin: str) -> None:
+        """The user's own voicemail PIN (4-12 digits), over the plan's; kept hashed."""
+        plan = self.transfers.plan
+        if plan is None or user not in plan.users or plan.users[user].voicemail is None:
+            raise PersonalError("you have no mailbox", 404)
+        if not (pin.isdigit() and 4 <= len(pin) <= 12):
+            raise PersonalError("a PIN is 4 to 12 digits")
+        updated = await asyncio.to_thread(
+            self.mailboxes.update_settings, user, voicemail_pin=hash_pin(pin)
+        )
+        self.forwarding.own[user] = updated  # the *97 menu reads the PIN from here
 
     # -- forwarding -----------------------------------------------------------------
     def forwarding_view(self, user: str) -> dict[str, str | None]:

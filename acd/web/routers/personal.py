@@ -4,6 +4,7 @@ recordings for supervisors (O7).
 GET    /api/desk/voicemail                 my messages, new first
 GET    /api/desk/voicemail/{id}/audio      play one (Ogg/Opus); a new one becomes saved
 DELETE /api/desk/voicemail/{id}            delete one (MWI follows)
+PUT    /api/desk/voicemail/pin             {"pin"}: my own PIN for *97 (over the plan's)
 GET    /api/desk/forwarding                where my calls go: always, busy, no_answer
 PUT    /api/desk/forwarding                {"kind", "to"}: an extension, a number I may
                                            call, "voicemail", or null (off)
@@ -65,6 +66,17 @@ def routes(services: WebServices) -> list[Route]:
         return Response(audio, media_type=content_type or "audio/ogg",
                         headers={"cache-control": "no-store"})
 
+    async def pin(request: Request) -> Response:
+        who = principal(request)
+        body = await json_body(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            await ops().set_pin(who.user, str(body.get("pin", "")))
+        except PersonalError as err:
+            return refused(err)
+        return JSONResponse({"pin": "set"})
+
     async def forwarding(request: Request) -> Response:
         who = principal(request)
         try:
@@ -113,6 +125,7 @@ def routes(services: WebServices) -> list[Route]:
 
     return [
         Route("/api/desk/voicemail", voicemail),
+        Route("/api/desk/voicemail/pin", pin, methods=["PUT"]),
         Route("/api/desk/voicemail/{message_id}/audio", voicemail_one),
         Route("/api/desk/voicemail/{message_id}", voicemail_one, methods=["DELETE"]),
         Route("/api/desk/forwarding", forwarding, methods=["GET", "PUT"]),

@@ -334,6 +334,12 @@ async function main() {
     setForwarding($("#forwarding-to").value.trim() || null);
   });
   $("#forwarding-off").addEventListener("click", () => setForwarding(null));
+  $("#pin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    api("PUT", "/api/desk/voicemail/pin", { pin: $("#pin").value })
+      .then(() => { $("#pin").value = ""; message("#pin-message", "PIN set."); })
+      .catch((err) => message("#pin-message", err.message, true));
+  });
   api("GET", "/api/desk/forwarding").then(showForwarding).catch(() => {});
   loadVoicemail();
   $("#callout-query").addEventListener("input", searchSoon);

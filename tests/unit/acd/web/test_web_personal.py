@@ -4,8 +4,9 @@ only by admins and the queue's supervisors, each playback audited (O7)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
-from jono_web import WebServer
+from jono_web import PLAN, WebServer
 
 from acd.calls.mailbox import VoiceMessage
 from acd.calls.recording import StoredRecording
@@ -55,6 +56,26 @@ async def test_my_voicemail_lists_plays_once_saved_and_deletes_only_mine(web: We
     assert (await carol.delete("/api/desk/voicemail/m1")).status_code == 404
     assert (await bob.delete("/api/desk/voicemail/m1")).status_code == 200
     assert (await bob.get("/api/desk/voicemail")).json() == {"messages": []}
+
+
+async def test_a_voicemail_pin_set_on_the_web_is_kept_hashed_and_used_by_the_menu(
+    tmp_path: Path,
+) -> None:
+    from acd.calls.mailbox import pin_matches
+
+    server = WebServer(tmp_path, PLAN.replace('bob: {extension: "1002",',
+                                               'bob: {extension: "1002", voicemail: true,'))
+    try:
+        bob, carol = await server.signed_in("bob"), await server.signed_in("carol")
+        assert (await bob.put("/api/desk/voicemail/pin", json={"pin": "12"})).status_code == 400
+        assert (await carol.put("/api/desk/voicemail/pin", json={"pin": "2468"})).status_code == 404
+        assert (await bob.put("/api/desk/voicemail/pin", json={"pin": "2468"})).status_code == 200
+        stored = server.store.mailboxes.settings("bob").voicemail_pin
+        assert stored is not None and "2468" not in stored and pin_matches(stored, "2468")
+        own = server.jono.forwarding.own["bob"]
+        assert own.voicemail_pin == stored
+    finally:
+        await server.close()
 
 
 async def test_forwarding_from_the_desktop_with_the_users_own_rights(web: WebServer) -> None:
