@@ -554,7 +554,12 @@ class Call:
         elif isinstance(event, Cancelled):
             self.end(party.role, "cancel", 487)
         elif isinstance(event, Ended):
-            self.end(party.role, event.reason)
+            if len(self.parties) > 2 and party is not self.caller:
+                # A consultation (three on the call): the one who hung up leaves
+                # and the others stay (O7); its hooks decide what happens next.
+                self.remove(party)
+            else:
+                self.end(party.role, event.reason)
         elif isinstance(event, ReInvite):
             self._reinvite(party, event)
         elif isinstance(event, Refer):

@@ -186,6 +186,7 @@ class CallControl:
         self._consults[user] = consult
         consult.attempt = self.transfers.dialer.dial(dial, _ConsultListener(self, user, consult))
         call.on_end.append(lambda _call: self._consult_over(user, consult))
+        call.on_party_left.append(lambda _call, party: self._left(user, consult, party))
         self._publish(user, call, "consult", "ringing", consult.target)
         return self.view(user) or {}
 
@@ -212,6 +213,30 @@ class CallControl:
         consult.call.resume(consult.agent)
         self._publish(user, consult.call, "consult", "cancelled", consult.target)
         return self.view(user) or {}
+
+    def _left(self, user: str, consult: _Consult, party: Party) -> None:
+        """Someone hung up during a consultation: the agent hanging up completes
+        the transfer when the target talks (else the caller is left: the call
+        ends); the target hanging up gives the caller back to the agent."""
+        if self._consults.get(user) is not consult:
+            return
+        call = consult.call
+        if party is consult.agent:
+            del self._consults[user]
+            if consult.party is None:
+                if consult.attempt is not None:
+                    consult.attempt.cancel()
+                call.end(party.role, "agent left while consulting")
+                return
+            target, caller = consult.party, consult.caller
+            if caller.media is not None and target.media is not None and not call.ended:
+                call.engine.bridge(caller.media, target.media)
+            self._publish(user, call, "consult", "completed", consult.target)
+        elif party is consult.party:
+            del self._consults[user]
+            call.resume(consult.agent)
+            self._publish(user, call, "consult", "failed",
+                          f"{consult.target} hung up; the caller is back with you")
 
     def _consult_over(self, user: str, consult: _Consult) -> None:
         if self._consults.get(user) is consult:

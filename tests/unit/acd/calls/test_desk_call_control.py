@@ -140,3 +140,32 @@ async def test_desk_blind_transfer_not_answered_gives_the_caller_back_with_the_r
     assert view is not None and view["call_id"] == call.id
     assert view["last"]["status"] == "failed" and "486" in view["last"]["message"]
     assert them.media is not None and them.media.peer is agent.media
+
+
+async def test_agent_hanging_up_while_consulting_completes_the_transfer(
+    server: FakeServer,
+) -> None:
+    caller, bob, call = await call_bob(server)
+    control = server.jono.call_control
+    them, agent = call.parties
+    control.consult("bob", "1003")
+    carol = await server.legs.next_outgoing(2)
+    carol.answer()
+    target = call.parties[-1]
+    bob.bye()
+    assert not call.ended and call.parties == [them, target]
+    assert them.media is not None and them.media.peer is target.media
+
+
+async def test_target_hanging_up_while_consulted_gives_the_caller_back(server: FakeServer) -> None:
+    caller, bob, call = await call_bob(server)
+    control = server.jono.call_control
+    them, agent = call.parties
+    control.consult("bob", "1003")
+    carol = await server.legs.next_outgoing(2)
+    carol.answer()
+    carol.bye()
+    assert call.parties == [them, agent] and not call.holding(agent)
+    assert them.media is not None and them.media.peer is agent.media
+    view = control.view("bob")
+    assert view is not None and view["last"]["status"] == "failed"
