@@ -39,6 +39,7 @@ from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
 from acd.contact.call_control import CallControl
+from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.callback import CallbackChannel
@@ -211,6 +212,7 @@ class Jono:
             self.centre, self.commands, dialer=self.dialer, media=self.media,
             registry=self.registry, records=self.store,
         )
+        self.callback_list = CallbackList(self.centre, self.callbacks, self.callouts)
         self.dispatch.handle("feature", self.features.handle)
         self.dispatch.handle("extension", self.inbound.extension)
         self.dispatch.handle("number", self.inbound.number)

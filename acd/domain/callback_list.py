@@ -58,8 +58,10 @@ class CallbackRepository(Protocol):
 
     def listing(
         self, *, queues: list[str] | None = None, statuses: list[str] | None = None,
-        limit: int = 500,
-    ) -> list[CallbackRequest]: ...
+        limit: int = 500, closed_since: float | None = None,
+    ) -> list[CallbackRequest]:
+        """Oldest place first; ``closed_since``: open ones and those closed since then."""
+        ...
 
 
 class MemoryCallbacks:
@@ -79,10 +81,11 @@ class MemoryCallbacks:
 
     def listing(
         self, *, queues: list[str] | None = None, statuses: list[str] | None = None,
-        limit: int = 500,
+        limit: int = 500, closed_since: float | None = None,
     ) -> list[CallbackRequest]:
         found = [
             r for r in self.requests.values()
             if (queues is None or r.queue in queues) and (statuses is None or r.status in statuses)
+            and (closed_since is None or r.open or (r.closed_at or 0) >= closed_since)
         ]
         return sorted(found, key=lambda r: r.joined_at)[:limit]

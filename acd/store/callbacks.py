@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from acd.domain.callback_list import OPEN, Attempt, CallbackRequest
@@ -40,9 +40,13 @@ class SqlCallbacks:
 
     def listing(
         self, *, queues: list[str] | None = None, statuses: list[str] | None = None,
-        limit: int = 500,
+        limit: int = 500, closed_since: float | None = None,
     ) -> list[CallbackRequest]:
         query = select(CallbackRow)
+        if closed_since is not None:
+            query = query.where(or_(
+                CallbackRow.status.in_(OPEN), CallbackRow.closed_at >= closed_since
+            ))
         if queues is not None:
             query = query.where(CallbackRow.queue_id.in_(queues))
         if statuses is not None:

@@ -61,7 +61,7 @@ class Visibility:
     def sees(self, event: dict[str, object]) -> bool:
         """Is this hub event about something the principal may see?"""
         kind = event.get("type")
-        if kind in ("queue_event", "queue"):
+        if kind in ("queue_event", "queue", "callback"):
             return self.sees_queue(_text(event.get("queue")))
         return self.sees_agent(_text(event.get("agent")))
 

@@ -39,7 +39,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from acd.web.auth import AuthMiddleware, login_routes, token_routes
-from acd.web.routers import admin, agents, desk, events, pages, personal, queues
+from acd.web.routers import admin, agents, callbacks, desk, events, pages, personal, queues
 from acd.web.services import WebServices
 from acd.web.vendor import vendor_mount
 
@@ -56,6 +56,7 @@ def build_app(services: WebServices) -> Starlette:
         *agents.routes(services),
         *desk.routes(services),
         *personal.routes(services),
+        *callbacks.routes(services),
         *events.routes(services),
         Mount("/static/desk", app=StaticFiles(directory=STATIC), name="desk_static"),
         vendor_mount(),

@@ -1,6 +1,6 @@
 """What the web app is given by the composition root: the contact centre,
 the agent commands, the admin's operations (reload, media figures), the
-sign-in (``auth``), the pages' live views, call-outs, the contacts
+sign-in (``auth``), the pages' live views, call-outs, the callback list, the contacts
 directory and the store's read-back of an agent's recent calls."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.contact.agents import AgentCommands
 from acd.contact.call_control import CallControl
+from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.personal import Personal
@@ -39,3 +40,4 @@ class WebServices:
     metrics: Callable[[], bytes] = lambda: b""  # Prometheus text
     control: CallControl | None = None  # hold, transfer, consult, recording (O7)
     personal: Personal | None = None  # voicemail, forwarding, recordings (P4, O7)
+    callbacks: CallbackList | None = None  # the callback list (B5)

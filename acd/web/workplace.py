@@ -28,6 +28,7 @@ from acd.calls.registry import CallRegistry
 from acd.config import Dialplan, Server
 from acd.contact.agents import AgentCommands
 from acd.contact.call_control import CallControl
+from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
@@ -68,6 +69,7 @@ class RunningServer(Protocol):
     callouts: Callouts
     call_control: CallControl
     personal: Personal
+    callback_list: CallbackList
 
     def reload(self) -> list[str]: ...
 
@@ -155,5 +157,6 @@ def build_web(
         registry=server.registry, contacts=Directory(base), recent=recent,
         metrics=server.metrics_text, control=server.call_control,
         personal=server.personal,
+        callbacks=server.callback_list,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)

@@ -346,12 +346,14 @@ async def run(args: Any) -> int:
     try:
         base = f"http://{HOST}:{http_port}"
         async with httpx.AsyncClient(base_url=base, trust_env=False) as c:
-            for _ in range(200):
+            for _ in range(600):  # a loaded machine can take a minute to start Jono
                 try:
                     if (await c.get("/healthz")).status_code == 200:
                         break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
+            else:
+                raise SystemExit(f"Jono's web did not answer within 60 s; its log: {log.name}")
         bearer = {"authorization": f"Bearer {await admin_token(base)}"}
         async with httpx.AsyncClient(base_url=base, trust_env=False, headers=bearer) as c:
             for i in range(args.agents):

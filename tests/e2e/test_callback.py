@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 from peers.audio import dominant_frequency, read_wav, write_tone
+from peers.callbacks import ask_for_callback
 from peers.jono import JonoServer, StartJono
-from peers.pjsua_client import PjsuaPhone
 from test_acd_queue_basics import acd_config, phone, set_state, start_acd, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -29,23 +29,6 @@ def callback_config(tmp_path: Path, **callback: Any) -> dict[str, Any]:
         "key": "1", "agent_announcement": "for_agent", "ring_time": 6, **callback,
     }
     return config
-
-
-def ask_for_callback(server: JonoServer, caller: PjsuaPhone, *digits: str) -> None:
-    """Call the queue, press the callback key, answer the questions, be hung up.
-
-    The phone plays a tone while it does: pjsua2 sends a second DTMF digit only
-    while its audio stream runs."""
-    caller.play(write_tone(server.workdir / f"{id(caller)}.wav", 300, 30, amplitude=0.05))
-    caller.call(server.uri("5000"))
-    caller.wait_state("CONFIRMED")
-    caller.wait_rtp(10)
-    caller.dtmf("1")
-    time.sleep(1.5)  # the confirmation prompt starts
-    for keys in digits:
-        caller.dtmf(keys)
-        time.sleep(0.5)
-    assert caller.wait_state("DISCONNECTED", timeout=25)["code"] == 200
 
 
 def requests(server: JonoServer) -> list[tuple[str, str, str, int]]:

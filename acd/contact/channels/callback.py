@@ -107,7 +107,7 @@ class CallbackChannel:
 
     async def add(self, request: CallbackRequest) -> None:
         """Keep the request (durably, first) and put it in line."""
-        await self._save(request)
+        await self.save(request)
         self._enter(request)
         log.info("callback requested", request=request.id, queue=request.queue,
                  number=request.number, window=request.window)
@@ -121,6 +121,9 @@ class CallbackChannel:
                 continue
             if request.status == "calling":
                 request.status = "requeued"
+            # A claim on the list does not outlive the process (nor the note owed):
+            # the request is free again, in its place.
+            request.claimed_by = request.claimed_until = None
             self._enter(request)
             count += 1
         return count
@@ -135,13 +138,13 @@ class CallbackChannel:
         if not ok:
             self.requests.pop(request.id, None)
 
-    async def _save(self, request: CallbackRequest) -> None:
+    async def save(self, request: CallbackRequest) -> None:
         await asyncio.to_thread(self.repository.save, replace(request, attempts=list(request.attempts)))
         if self.on_change is not None:
             self.on_change(request)
 
     def save_later(self, request: CallbackRequest) -> None:
-        self.spawn(self._save(request))
+        self.spawn(self.save(request))
 
     # -- Channel -------------------------------------------------------------------------
     def ring(self, ring: Ring) -> None:

@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,6 +22,7 @@ from acd.web.auth.policy import (
 )
 from acd.web.auth.service import WebAuth
 from acd.web.auth.tokens import describe, issue_token, utc
+from acd.web.bodies import json_body
 
 MAX_BODY = 4096
 
@@ -45,15 +44,9 @@ class TokenEndpoints:
         allow(who.via == "session", "tokens are issued from a signed-in session only")
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "send application/json"}, status_code=415)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return JSONResponse({"error": "body too large"}, status_code=413)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
-        if not isinstance(data, dict):
-            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        data = await json_body(request, MAX_BODY)
+        if isinstance(data, Response):
+            return data
         name = data.get("name")
         role = data.get("role", Role.AGENT.value)
         owner = data.get("owner", who.user)

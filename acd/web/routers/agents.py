@@ -14,7 +14,6 @@ the supervisor supervises); an admin anyone.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -25,9 +24,8 @@ from acd.domain import AcdError, AgentSnapshot, AgentState
 from acd.web.access import member_queues, visibility
 from acd.web.auth import allow, principal
 from acd.web.auth.policy import Principal, may_change_agent_queue, may_change_agent_state
+from acd.web.bodies import json_body
 from acd.web.services import WebServices
-
-MAX_BODY = 8192
 
 
 def agent_json(snap: AgentSnapshot) -> dict[str, Any]:
@@ -60,20 +58,6 @@ def state_change_error(body: dict[str, Any]) -> str | None:
     if reason is not None and (not isinstance(reason, str) or len(reason) > 64):
         return "reason must be a string of at most 64 characters"
     return None
-
-
-async def json_body(request: Request) -> dict[str, Any] | Response:
-    """The request's JSON object, or the 4xx response that says why not."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return JSONResponse({"error": "body too large"}, status_code=413)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return JSONResponse({"error": "body must be JSON"}, status_code=400)
-    if not isinstance(data, dict):
-        return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
-    return data
 
 
 def routes(services: WebServices) -> list[Route]:

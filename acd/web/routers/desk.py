@@ -30,7 +30,7 @@ from acd.contact.call_control import ControlError
 from acd.contact.callout import CallOutError
 from acd.web.access import member_queues, visibility
 from acd.web.auth import csrf_token, principal
-from acd.web.routers.agents import json_body
+from acd.web.bodies import json_body
 from acd.web.services import WebServices
 
 

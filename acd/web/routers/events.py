@@ -30,7 +30,7 @@ SSE_KEEPALIVE_S = 15.0  # and how often a stream checks that its session still h
 BATCH = 200  # events per write at most
 TYPES = frozenset({
     "queue_event", "agent_state", "logged_out", "agent_settings", "callout", "call_control",
-    "agent", "queue",
+    "agent", "queue", "callback",
 })
 
 

@@ -24,7 +24,7 @@ from acd.calls.recording import StoredRecording
 from acd.contact.personal import Personal, PersonalError, recording_view
 from acd.web.auth import principal
 from acd.web.auth.policy import Principal
-from acd.web.routers.agents import json_body
+from acd.web.bodies import json_body
 from acd.web.services import WebServices
 
 

@@ -20,7 +20,7 @@ import yaml
 from .ports import LOOPBACK, free_port
 
 JONO_BIN = Path(sys.executable).with_name("jono")
-START_TIMEOUT_S = 15.0
+START_TIMEOUT_S = 30.0  # a shared, loaded machine can take this long to start Python
 STOP_TIMEOUT_S = 5.0
 
 

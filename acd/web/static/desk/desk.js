@@ -4,6 +4,7 @@
 import {
   $, api, clock, connectionBadge, duration, el, everySecond, live, setText, since, stateLabel,
 } from "./common.js";
+import { startCallbacks } from "./callbacks.js";
 
 const user = document.body.dataset.user;
 let me = null;
@@ -288,7 +289,13 @@ async function loadCallerIds() {
 }
 
 // -- start ----------------------------------------------------------------------------
+let callbacks = null;
+
 function onEvent(event) {
+  if (event.type === "callback") {
+    if (callbacks) callbacks.event(event.request);
+    return;
+  }
   if (event.type === "queue") {
     queues.set(event.queue, event);
     renderQueues();
@@ -346,9 +353,11 @@ async function main() {
   $("#callout-form").addEventListener("submit", callOut);
   $("#callout-cancel").addEventListener("click", () => api("DELETE", "/api/desk/callout").catch(() => {}));
   await loadCallerIds();
+  callbacks = startCallbacks(me);
   live({
-    types: ["agent", "queue"],
+    types: ["agent", "queue", "callback"],
     onSnapshot: (snapshot) => {
+      if (callbacks) callbacks.snapshot(snapshot);
       agent = snapshot.agents.find((a) => a.agent === user) || null;
       queues.clear();
       for (const q of snapshot.queues) queues.set(q.queue, q);

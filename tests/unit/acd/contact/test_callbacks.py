@@ -96,11 +96,13 @@ async def test_open_requests_come_back_after_a_restart(server: FakeServer) -> No
     jono = server.jono
     early = request(server, 100.0)
     late = request(server, 200.0)
+    late.claimed_by, late.claimed_until = "bob", jono.clock.now() + 60  # open on the list
     server.store.callbacks.save(late)
     server.store.callbacks.save(early)
     assert jono.callbacks.restore() == 2
     snap = jono.centre.engine.queue_snapshot("sales", jono.clock.now())
     assert [w.call_id for w in snap.waiting] == [early.id, late.id]
+    assert jono.callback_list.view(jono.callbacks.requests[late.id])["claimed_by"] is None
 
 
 async def test_a_caller_confirms_their_own_number(server: FakeServer) -> None:
