@@ -83,7 +83,9 @@ class Recorder:
             data = tx.astype(np.int16)
         else:
             data = np.clip(rx + tx, -32768, 32767).astype(np.int16)
-        self._wav.writeframes(data.tobytes())
+        # writeframesraw: writeframes would seek back and rewrite the header on
+        # every 20 ms frame; close() writes the final lengths once.
+        self._wav.writeframesraw(data.tobytes())
         self.frames_written += 1
         return True
 
