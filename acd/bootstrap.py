@@ -28,7 +28,9 @@ import structlog
 from acd import gc_pacing
 from acd.calls.call import Call
 from acd.calls.dialer import Dialer
+from acd.calls.mailbox import Mailboxes
 from acd.calls.ports import LegFactory
+from acd.calls.recording import Recordings, RecordingStore
 from acd.calls.registry import CallRegistry
 from acd.clock import Clock, PinnedSchedules, SystemClock
 from acd.config import ConfigError, ConfigIssue, Dialplan
@@ -36,6 +38,7 @@ from acd.config import load as load_config
 from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
@@ -43,12 +46,18 @@ from acd.contact.channels.callback import CallbackChannel
 from acd.contact.channels.callback_caller import CallbackDialog
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
+from acd.contact.personal import Personal
 from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
 from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
+from acd.flows.forwarding import Forwarding
 from acd.flows.inbound import InboundCalls
+from acd.flows.mailbox_menu import MailboxMenu
 from acd.flows.runner import FlowRunner
+from acd.flows.transfer import Transfers
+from acd.flows.user_features import USER_FEATURES, UserFeatures
+from acd.flows.voicemail import Voicemail, counts_of
 from acd.metrics import QueueFigures, Sources, exposition, make_registry
 from acd.store import Store
 from acd.tasks import TaskGroup
@@ -56,6 +65,7 @@ from acd.telephony.access import Access
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
+from acd.telephony.mwi import MessageWaiting
 from acd.telephony.phone_tokens import PhoneTokens
 from acd.telephony.registrar import Registrar
 from acd.telephony.tls_files import TlsFiles, tls_files
@@ -102,6 +112,12 @@ class StoreLike(Protocol):
 
     @property
     def callbacks(self) -> CallbackRepository: ...
+
+    @property
+    def mailboxes(self) -> Mailboxes: ...
+
+    @property
+    def recordings(self) -> RecordingStore: ...
 
     def add_cdr(self, **fields: object) -> None: ...
 
@@ -162,7 +178,10 @@ class Jono:
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
-        self.voice = VoiceChannel(self.centre, self.dialer)
+        self.recordings = Recordings(
+            self.store.recordings, Path(settings.cache_dir) / "recordings", self.tasks.spawn
+        )
+        self.voice = VoiceChannel(self.centre, self.dialer, self.recordings)
         self.callbacks = CallbackChannel(
             self.centre, dialer=self.dialer, media=self.media, registry=self.registry,
             records=self.store, repository=self.store.callbacks, clock=self.clock,
@@ -173,9 +192,30 @@ class Jono:
             self.commands, legs=self.legs, media=self.media, registry=self.registry,
             records=self.store, spawn=self.tasks.spawn,
         )
+        self.transfers = Transfers(
+            dialer=self.dialer, registry=self.registry, find_dialog=self.ua.find_dialog,
+            spawn=self.tasks.spawn,
+        )
         self.inbound = InboundCalls(
             legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
-            records=self.store, spawn=self.tasks.spawn,
+            records=self.store, spawn=self.tasks.spawn, transfers=self.transfers,
+        )
+        mailboxes = self.store.mailboxes
+        self.mwi = MessageWaiting(self.ua, lambda user: counts_of(mailboxes, user))
+        self.dispatch.subscribe_handler = self.mwi.subscribe
+        self.forwarding = Forwarding(mailboxes)
+        self.voicemail = Voicemail(mailboxes, self.mwi.changed, Path(settings.cache_dir) / "voicemail")
+        self.user_features = UserFeatures(
+            self.inbound, MailboxMenu(self.voicemail, mailboxes), self.forwarding
+        )
+        for code in USER_FEATURES:
+            self.features.others[code] = self.user_features.handle
+        self.call_control = CallControl(
+            self.centre, self.registry, self.transfers, self.recordings
+        )
+        self.personal = Personal(
+            mailboxes, self.voicemail.changed, self.forwarding, self.transfers,
+            self.store.recordings,
         )
         self.callouts = Callouts(
             self.centre, self.commands, dialer=self.dialer, media=self.media,
@@ -210,9 +250,10 @@ class Jono:
         directory = DeviceDirectory(plan, self.location, trunks, self.clock.now)
         runner = FlowRunner(
             plan, directory=directory, trunks=trunks, announcements=announcements,
-            clock=self.clock,
+            clock=self.clock, forwarding=self.forwarding,
         )
         runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.handle("voicemail", self.voicemail.deposit)
         runner.handle("callback", CallbackDialog(self.callbacks, runner))
         runner.check_complete(ACCEPTED_KINDS)
         access = Access(
@@ -229,6 +270,9 @@ class Jono:
             trunk_contacts=self.trunk_registrations.contact_user,
         )
         self.inbound.configure(plan, runner, prompts)
+        self.transfers.configure(plan, runner, prompts)
+        self.voicemail.configure(plan)
+        self.mwi.configure(plan, directory)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
         self.callbacks.configure(plan, announcements, trunks)
@@ -330,6 +374,7 @@ class Jono:
         except OSError as err:
             log.warning("no control socket: jono reload will not find this server",
                         error=str(err))
+        self.forwarding.load(list(self.plan.users))
         restored = self.location.restore(self.clock.now())
         # A WebSocket client is reachable only over the connection it registered
         # on, and no connection outlives a restart (RFC 7118 §5).
@@ -389,6 +434,7 @@ class Jono:
             self._expiry_task.cancel()
         for call in self.registry:
             call.end("jono", "shutdown")
+        self.mwi.close()
         await self.tasks.close()
         await self.centre.close()
         await self.control.close()

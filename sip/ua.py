@@ -56,13 +56,15 @@ from sip.transport_ws import WsTransport
 
 log = logging.getLogger("jono.sip.ua")
 
-# Methods this user agent acts on; listed in Allow (RFC 3261 §20.5).
-ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO")
+# Methods this user agent acts on; listed in Allow (RFC 3261 §20.5).  REFER
+# transfers calls (RFC 3515); SUBSCRIBE is for message-summary (RFC 3842).
+ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "REFER", "SUBSCRIBE")
 # Methods we know but do not act on: 405 with Allow (§8.2.1).  Others: 501.
-KNOWN_NOT_ALLOWED = frozenset(
-    {"PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH", "UPDATE"}
-)
-SUPPORTED: frozenset[str] = frozenset()
+KNOWN_NOT_ALLOWED = frozenset({"PRACK", "NOTIFY", "MESSAGE", "PUBLISH", "UPDATE"})
+# Option tags we understand in Require (§8.2.2.3): Replaces (RFC 3891 §6.1)
+# and REFER without a subscription (RFC 4488 §4).
+SUPPORTED: frozenset[str] = frozenset({"replaces", "norefersub"})
+SUPPORTED_HEADER = ", ".join(sorted(SUPPORTED))
 ALLOW_HEADER = ", ".join(ALLOWED)
 
 ResponseCallback = Callable[[Response | None, str], None]
@@ -255,6 +257,11 @@ class UserAgent:
 
     def forget_dialog(self, dialog: Dialog) -> None:
         self.dialogs.pop(dialog.key, None)
+
+    def find_dialog(self, call_id: str, local_tag: str, remote_tag: str) -> DialogOwner | None:
+        """The owner of a confirmed dialog, by its identifiers (RFC 3261 §12:
+        Call-ID, local tag, remote tag), e.g. the dialog a Replaces names."""
+        return self.dialogs.get((call_id, local_tag, remote_tag))
 
     # -- receiving ----------------------------------------------------------
     def _on_message(self, message: Request | Response, source: Target) -> None:

@@ -33,11 +33,8 @@ Locator = Callable[[KeyPath, str], Path | None]
 
 
 # Accepted by the schema, not yet carried out by the server: refused here so
-# that no plan that passes ``jono check`` silently does nothing.
-NOT_YET = {
-    "voicemail": "voicemail is not available yet: forward to a user, a queue or a number, "
-    "or play no_answer_message",
-}
+# that no plan that passes ``jono check`` silently does nothing (none today).
+NOT_YET: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,11 +125,9 @@ def _destinations(plan: Dialplan, names: Names) -> Iterator[Finding]:
             if plan.queues[target].callback is None:
                 yield Finding(path=path, message=f"queue '{target}' has no callback settings")
         elif dest.kind == "voicemail" and target in plan.users:
-            if not plan.users[target].voicemail:
+            if plan.users[target].voicemail is None:
                 message = f"user '{target}' has no voicemail (set voicemail: true)"
                 yield Finding(path=path, message=message)
-            else:
-                yield Finding(path=path, message=NOT_YET["voicemail"])
         elif dest.kind == "number" and not outbound:
             yield Finding(path=path, message=f"no trunk has 'outbound' to call {dest}")
 
@@ -170,8 +165,6 @@ def _numbers_and_extensions(plan: Dialplan) -> Iterator[Finding]:
 def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
     for name, user in plan.users.items():
         path: KeyPath = ("users", name)
-        if user.voicemail:
-            yield Finding(path=(*path, "voicemail"), message=NOT_YET["voicemail"])
         if user.password is not None and user.password_ha1 is not None:
             yield Finding(path=path, message="give password or password_ha1, not both")
         registering = [d.kind for d in user.devices if d.kind in REGISTERING_KINDS]
@@ -181,6 +174,10 @@ def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
         if user.no_answer_message is not None and user.forward_no_answer is not None:
             message = "give no_answer_message or forward_no_answer, not both"
             yield Finding(path=path, message=message)
+        if user.forward_always is not None and user.forward_always == Destination(
+            kind="user", target=name
+        ):
+            yield Finding(path=(*path, "forward_always"), message="a user cannot forward to itself")
         for index, queue in enumerate(user.supervises):
             if queue not in names("queues"):
                 message = unknown("queue", queue, names("queues"))

@@ -254,10 +254,16 @@ class Server(Model):
 
 
 class FeatureCodes(Model):
-    """``feature_codes:`` - what agents dial on their phones."""
+    """``feature_codes:`` - what agents and users dial on their phones."""
 
     login: DialString = "*21"
     logout: DialString = "*22"
     pause: DialString = "*23"
     unpause: DialString = "*24"
     echo: DialString = "600"
+    voicemail: DialString = Field(default="*97", description="hear your voicemail (P4)")
+    forward_on: DialString = Field(
+        default="*72", description="followed by an extension or a number (or the voicemail "
+        "code): forward every call there; alone: forward to your voicemail",
+    )
+    forward_off: DialString = Field(default="*73", description="stop forwarding every call")

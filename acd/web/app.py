@@ -46,7 +46,7 @@ from starlette.staticfiles import StaticFiles
 
 from acd.web import phone, sip_socket
 from acd.web.auth import AuthMiddleware, login_routes, token_routes
-from acd.web.routers import admin, agents, callbacks, desk, events, pages, queues
+from acd.web.routers import admin, agents, callbacks, desk, events, pages, personal, queues
 from acd.web.services import WebServices
 from acd.web.vendor import vendor_mount
 
@@ -62,6 +62,7 @@ def build_app(services: WebServices) -> Starlette:
         *queues.routes(services),
         *agents.routes(services),
         *desk.routes(services),
+        *personal.routes(services),
         *callbacks.routes(services),
         *events.routes(services),
         Mount("/static/desk", app=StaticFiles(directory=STATIC), name="desk_static"),

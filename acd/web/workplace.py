@@ -27,10 +27,12 @@ from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.config import Dialplan, Server
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
+from acd.contact.personal import Personal
 from acd.store import Store
 from acd.store.accounts import SqlAccounts
 from acd.store.recent import RecentCall, queue_steps_since, recent_calls
@@ -70,6 +72,8 @@ class RunningServer(Protocol):
     callouts: Callouts
     phone_tokens: PhoneTokens
     sip_websockets: dict[str, WsTransport]
+    call_control: CallControl
+    personal: Personal
     callback_list: CallbackList
 
     def reload(self) -> list[str]: ...
@@ -146,7 +150,9 @@ def build_web(
         now = centre.now()
         steps = queue_steps_since(store.sessions, today.start_of_day(now))
         today.load(((s.kind, s.queue, s.agent, s.wait) for s in steps), now)
-    live = LiveView(centre, server.registry, server.voice, server.callouts, today)
+    live = LiveView(
+        centre, server.registry, server.voice, server.callouts, today, server.call_control
+    )
     base = Path(server.config_path).resolve().parent if server.config_path else Path(".")
     recent = None
     if store is not None:
@@ -161,5 +167,6 @@ def build_web(
         registry=server.registry, contacts=Directory(base), recent=recent,
         metrics=server.metrics_text, callbacks=server.callback_list,
         phone_tokens=server.phone_tokens, sip_websockets=server.sip_websockets,
+        control=server.call_control, personal=server.personal,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)
