@@ -28,7 +28,9 @@ import structlog
 from acd import gc_pacing
 from acd.calls.call import Call
 from acd.calls.dialer import Dialer
+from acd.calls.mailbox import Mailboxes
 from acd.calls.ports import LegFactory
+from acd.calls.recording import Recordings, RecordingStore
 from acd.calls.registry import CallRegistry
 from acd.clock import Clock, PinnedSchedules, SystemClock
 from acd.config import ConfigError, ConfigIssue, Dialplan
@@ -37,6 +39,7 @@ from acd.config.reload_guard import ReloadRefused, check_reload
 from acd.config.server import split_host_port
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
@@ -44,12 +47,18 @@ from acd.contact.channels.callback import CallbackChannel
 from acd.contact.channels.callback_caller import CallbackDialog
 from acd.contact.channels.voice import VoiceChannel
 from acd.contact.features import FeatureCodes
+from acd.contact.personal import Personal
 from acd.control import ControlServer
 from acd.domain import AcdEngine, InMemoryAgentRepository
 from acd.domain.callback_list import CallbackRepository
 from acd.flows.announcements import Announcements
+from acd.flows.forwarding import Forwarding
 from acd.flows.inbound import InboundCalls
+from acd.flows.mailbox_menu import MailboxMenu
 from acd.flows.runner import FlowRunner
+from acd.flows.transfer import Transfers
+from acd.flows.user_features import USER_FEATURES, UserFeatures
+from acd.flows.voicemail import Voicemail, counts_of
 from acd.metrics import QueueFigures, Sources, exposition, make_registry
 from acd.store import Store
 from acd.tasks import TaskGroup
@@ -57,7 +66,11 @@ from acd.telephony.access import Access
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.inbound import InboundDispatch, InboundPlan
 from acd.telephony.legs import SipLegs
+from acd.telephony.mwi import MessageWaiting
+from acd.telephony.phone_tokens import PhoneTokens
 from acd.telephony.registrar import Registrar
+from acd.telephony.tls_files import TlsFiles, tls_files
+from acd.telephony.tls_files import client as tls_client
 from acd.telephony.trunk_registrations import TrunkRegistrations
 from acd.telephony.trunks import TrunkRoutes
 from acd.web.http import HttpServer
@@ -71,6 +84,8 @@ from sip.auth import AuthThrottle, NonceCounts, ThrottleLimits
 from sip.registrar import BindingStore, LocationService
 from sip.tcp_guard import TcpLimits
 from sip.timers import TimerConfig
+from sip.transport import Target
+from sip.transport_ws import WsTransport
 from sip.ua import UserAgent
 
 log = structlog.stdlib.get_logger("jono.server")
@@ -101,6 +116,12 @@ class StoreLike(Protocol):
 
     @property
     def callbacks(self) -> CallbackRepository: ...
+
+    @property
+    def mailboxes(self) -> Mailboxes: ...
+
+    @property
+    def recordings(self) -> RecordingStore: ...
 
     def add_cdr(self, **fields: object) -> None: ...
 
@@ -148,13 +169,20 @@ class Jono:
         # Built once, not per plan: failures and nonce counts outlive a reload.
         self.auth_throttle = AuthThrottle(ThrottleLimits(**plan.server.auth_throttle.model_dump()))
         self.nonce_counts = NonceCounts()
+        # Browser phones' short-lived SIP credentials (issue 15); outlive a reload.
+        self.phone_tokens = PhoneTokens()
+        # SIP over WebSocket on the web port: "ws" or "wss" -> transport, once HTTP runs.
+        self.sip_websockets: dict[str, WsTransport] = {}
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
         self.media: MediaEngineApi = parts.media or builtin_media(settings)
         engine = parts.engine or AcdEngine(repository=InMemoryAgentRepository())
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
         self.dialer = Dialer(self.legs, self.media, self.tasks.spawn)
-        self.voice = VoiceChannel(self.centre, self.dialer)
+        self.recordings = Recordings(
+            self.store.recordings, Path(settings.cache_dir) / "recordings", self.tasks.spawn
+        )
+        self.voice = VoiceChannel(self.centre, self.dialer, self.recordings)
         self.callbacks = CallbackChannel(
             self.centre, dialer=self.dialer, media=self.media, registry=self.registry,
             records=self.store, repository=self.store.callbacks, clock=self.clock,
@@ -165,9 +193,30 @@ class Jono:
             self.commands, legs=self.legs, media=self.media, registry=self.registry,
             records=self.store, spawn=self.tasks.spawn,
         )
+        self.transfers = Transfers(
+            dialer=self.dialer, registry=self.registry, find_dialog=self.ua.find_dialog,
+            spawn=self.tasks.spawn,
+        )
         self.inbound = InboundCalls(
             legs=self.legs, media=self.media, dialer=self.dialer, registry=self.registry,
-            records=self.store, spawn=self.tasks.spawn,
+            records=self.store, spawn=self.tasks.spawn, transfers=self.transfers,
+        )
+        mailboxes = self.store.mailboxes
+        self.mwi = MessageWaiting(self.ua, lambda user: counts_of(mailboxes, user))
+        self.dispatch.subscribe_handler = self.mwi.subscribe
+        self.forwarding = Forwarding(mailboxes)
+        self.voicemail = Voicemail(mailboxes, self.mwi.changed, Path(settings.cache_dir) / "voicemail")
+        self.user_features = UserFeatures(
+            self.inbound, MailboxMenu(self.voicemail, mailboxes), self.forwarding
+        )
+        for code in USER_FEATURES:
+            self.features.others[code] = self.user_features.handle
+        self.call_control = CallControl(
+            self.centre, self.registry, self.transfers, self.recordings
+        )
+        self.personal = Personal(
+            mailboxes, self.voicemail.changed, self.forwarding, self.transfers,
+            self.store.recordings,
         )
         self.callouts = Callouts(
             self.centre, self.commands, dialer=self.dialer, media=self.media,
@@ -186,6 +235,7 @@ class Jono:
         self.http: HttpServer | None = None
         self.web: Web | None = None  # the web workplace, once HTTP runs
         self._want_http = parts.http
+        self._tls_files: TlsFiles | None = None
         self._expiry_task: asyncio.Task[None] | None = None
         self.plan = plan
         self.apply(plan)
@@ -201,17 +251,19 @@ class Jono:
         directory = DeviceDirectory(plan, self.location, trunks, self.clock.now)
         runner = FlowRunner(
             plan, directory=directory, trunks=trunks, announcements=announcements,
-            clock=self.clock,
+            clock=self.clock, forwarding=self.forwarding,
         )
         runner.handle("queue", self.voice.flow_handler(announcements))
+        runner.handle("voicemail", self.voicemail.deposit)
         runner.handle("callback", CallbackDialog(self.callbacks, runner))
         runner.check_complete(ACCEPTED_KINDS)
         access = Access(
             settings.realm, plan.users, plan.trunks,
             algorithms=tuple(plan.server.digest_algorithms), secret=self._nonce_secret,
             throttle=self.auth_throttle, nonce_counts=self.nonce_counts,
+            phone_tokens=self.phone_tokens,
         )
-        self.ua.transports.tcp.limits = TcpLimits(**plan.server.tcp.model_dump())
+        self.ua.transports.set_limits(TcpLimits(**plan.server.tcp.model_dump()))
         for moh_class in prompts.moh_classes():
             self.media.add_moh_class(moh_class, prompts.moh(moh_class))
         self.dispatch.plan = InboundPlan(
@@ -219,6 +271,9 @@ class Jono:
             trunk_contacts=self.trunk_registrations.contact_user,
         )
         self.inbound.configure(plan, runner, prompts)
+        self.transfers.configure(plan, runner, prompts)
+        self.voicemail.configure(plan)
+        self.mwi.configure(plan, directory)
         self.features.configure(plan, prompts)
         self.centre.configure(plan, directory)
         self.callbacks.configure(plan, announcements, trunks)
@@ -287,39 +342,92 @@ class Jono:
     async def start(self) -> None:
         # The contact centre and the HTTP API first: the first SIP request may need them.
         self.centre.start()
+        tls = self.plan.server.tls
+        if tls is not None:
+            hosts = (tls.listen_host, self.settings.host, self.settings.public_host or "",
+                     self.plan.server.http_host)
+            self._tls_files = tls_files(tls, hosts)
         if self._want_http:
             # -- the web workplace (issue 12): sign-in, pages, API, live views ---------
             host, port = self.settings.http or (
                 self.plan.server.http_host, self.plan.server.http_port
             )
             self.web = build_web(self)
-            tls = self.plan.server.http.tls
-            self.http = HttpServer(
-                self.web.app, host, port, tls=(tls.cert, tls.key) if tls is not None else None,
-            )
+            # HTTPS: server.http.tls, else (server.tls.https) the SIP TLS pair.
+            web_tls = self.plan.server.http.tls
+            https = self._tls_files if tls is not None and tls.https else None
+            pair = ((web_tls.cert, web_tls.key) if web_tls is not None
+                    else (https.certificate, https.key) if https is not None else None)
+            self.http = HttpServer(self.web.app, host, port, tls=pair)
             if not await self.http.start():
                 # Never half started: SIP without the API the agents need.
                 why = self.http.error or "the address is taken or not ours"
                 self.http = None
                 raise CannotListenHttp(f"cannot listen on {host}:{port} (HTTP): {why}")
+            # RFC 7118: SIP over WebSocket on the web port, ws:// or wss:// as the page is served.
+            kind = "wss" if self.http.scheme == "https" else "ws"
+            self.sip_websockets[kind] = self.ua.add_websocket(kind, self.http.address[1])
+            self.ua.flow_closed.append(self._flow_closed)
         await self.ua.start(self.settings.host, self.settings.port)
+        await self._start_tls()
         try:
             await self.control.start(self.settings.host, self.ua.port)
         except OSError as err:
             log.warning("no control socket: jono reload will not find this server",
                         error=str(err))
+        self.forwarding.load(list(self.plan.users))
         restored = self.location.restore(self.clock.now())
+        # A WebSocket client is reachable only over the connection it registered
+        # on, and no connection outlives a restart (RFC 7118 §5).
+        for binding in self.location.all_bindings():
+            if binding.transport in ("ws", "wss"):
+                self.location.remove(binding)
+                restored -= 1
         self.location.pop_events()
         callbacks = self.callbacks.restore()
         log.info(
             "jono started", plan=self.config_path, **plan_counts(self.plan),
             store=_safe_url(self.settings.db), sip=f"udp+tcp {self.settings.host}:{self.ua.port}",
+            sip_tls=self.tls_address(),
             http=self.http.url if self.http is not None else None,
+            sip_websocket=self._websocket_url(),
             rtp="{}-{}".format(*self.settings.rtp_ports), registrations_restored=restored,
             callbacks_waiting=callbacks,
         )
         self.trunk_registrations.start()
         self._expiry_task = asyncio.get_running_loop().create_task(self._expire_bindings())
+
+    async def _start_tls(self) -> None:
+        """SIP over TLS on its own port when the plan has ``server.tls`` (P1)."""
+        tls = self.plan.server.tls
+        if tls is None:
+            return
+        files = self._tls_files
+        assert files is not None
+        await self.ua.transports.start_tls(
+            tls.listen_host, tls.listen_port, files.server(), tls_client(tls)
+        )
+
+    def _flow_closed(self, target: Target) -> None:
+        """RFC 7118 §5 / RFC 5626 §5.3: a WebSocket client is reachable only over
+        its connection; once that is gone its bindings go too."""
+        gone = [b for b in self.location.all_bindings() if b.source == target]
+        for binding in gone:
+            self.location.remove(binding)
+        if gone:
+            self.registrar.log_changes(target)
+
+    def _websocket_url(self) -> str | None:
+        if self.http is None:
+            return None
+        host, port = self.http.address
+        return f"{'wss' if self.http.scheme == 'https' else 'ws'}://{host}:{port}/sip"
+
+    def tls_address(self) -> str | None:
+        tls = self.plan.server.tls
+        if tls is None or self.ua.transports.tls is None:
+            return None
+        return f"{tls.listen_host}:{self.ua.transports.port_for('tls')}"
 
     async def close(self) -> None:
         log.info("jono stopping", calls=len(self.registry))
@@ -327,6 +435,7 @@ class Jono:
             self._expiry_task.cancel()
         for call in self.registry:
             call.end("jono", "shutdown")
+        self.mwi.close()
         await self.tasks.close()
         await self.centre.close()
         await self.control.close()
@@ -431,7 +540,9 @@ async def serve(
     except OSError as err:  # the SIP address is taken or not ours
         await server.close()
         raise CannotListen(f"cannot listen on {settings.host}:{settings.port}: {err}") from None
-    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}", flush=True)
+    tls = server.tls_address()
+    print(f"jono: listening on udp+tcp {settings.host}:{server.ua.port}"
+          + (f", tls {tls}" if tls else ""), flush=True)
     if server.http is not None and server.web is not None:
         print(f"jono: web workplace on {server.http.url}", flush=True)
         hint = await server.web.first_run_hint(config_path)

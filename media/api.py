@@ -33,6 +33,13 @@ class MediaLegApi(Protocol):
 
     on_dtmf: Callable[[str], None] | None
     on_dead: Callable[[Any], None] | None  # called with the leg
+    closed: bool
+
+    @property
+    def peer(self) -> object | None:
+        """The leg of the same engine this one is bridged with (None: not bridged, or,
+        with rtpengine, bridged with a browser's local leg)."""
+        ...
 
     @property
     def codec(self) -> Codec | None: ...
@@ -102,9 +109,14 @@ class MediaEngineApi(Protocol):
 
     async def open_leg(self) -> MediaLegApi: ...
 
+    async def open_webrtc_leg(self) -> MediaLegApi:
+        """A leg facing a browser (ICE, DTLS-SRTP, Opus or G.711: media/webrtc/),
+        always terminated by Jono's own engine."""
+        ...
+
     def bridge(self, a: Any, b: Any) -> None:
         """Relay audio and DTMF between two legs of this engine (a and b are legs
-        opened by this engine)."""
+        opened by this engine, by open_leg or open_webrtc_leg)."""
         ...
 
     def unbridge(self, leg: Any) -> None: ...

@@ -92,6 +92,18 @@ class MediaEngine:
         self._legs[id(leg)] = leg
         return leg
 
+    async def open_webrtc_leg(self) -> MediaLeg:
+        """A leg facing a browser (ICE host candidate on our address, DTLS-SRTP, Opus)."""
+        from media.webrtc.endpoint import WebRtcEndpoint
+        from media.webrtc.leg import WebRtcLeg
+
+        self._ensure_started()
+        endpoint = WebRtcEndpoint(self.host)
+        await endpoint.gather()
+        leg = WebRtcLeg(self._context, endpoint)
+        self._legs[id(leg)] = leg
+        return leg
+
     def _forget(self, leg: object) -> None:
         self._legs.pop(id(leg), None)
 

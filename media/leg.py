@@ -320,6 +320,10 @@ class MediaLeg:
         endpoint = self.endpoint
         if endpoint.closed or self.closed:
             return
+        if not isinstance(endpoint, RtpEndpoint):
+            # A WebRTC leg (media/webrtc): its packets come decrypted (and decoded from
+            # Opus) through aiortc, never from a plain socket a reader could take.
+            return
         reader: SinkReader | RelayReader | None = None
         if (
             self.context.fast_path
@@ -344,6 +348,7 @@ class MediaLeg:
                 and peer.recorder is None
                 and not peer._echo
                 and peer.direction in SENDING
+                and isinstance(peer.endpoint, RtpEndpoint)  # not a WebRTC leg's
                 and peer.endpoint.remote_addr is not None
                 and not peer.endpoint.closed
             ):

@@ -155,6 +155,41 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
             "This is the echo test. Speak, and you will hear your own voice. "
             "Hang up to end the test."
         ),
+        "zero": "zero",
+        "vm_person_at_extension": "The person at extension",
+        "vm_not_available": "is not available.",
+        "vm_leave_message": (
+            "Please leave your message after the tone. When you are done, press the hash key "
+            "or hang up."
+        ),
+        "vm_message_saved": "Your message has been saved. Goodbye.",
+        "vm_enter_pin": "Please enter your PIN, followed by the hash key.",
+        "vm_wrong_pin": "That PIN is not correct.",
+        "vm_you_have": "You have",
+        "vm_new_message": "new message",
+        "vm_new_messages": "new messages",
+        "vm_saved_message": "saved message",
+        "vm_saved_messages": "saved messages",
+        "vm_and": "and",
+        "vm_no_messages": "You have no messages.",
+        "vm_main_menu": (
+            "To listen to your messages, press one. To record your greeting, press zero. "
+            "To end, press star."
+        ),
+        "vm_message_menu": (
+            "To hear the message again, press five. For the next message, press six. "
+            "To delete it, press seven. To save it, press nine."
+        ),
+        "vm_deleted": "Message deleted.",
+        "vm_saved": "Message saved.",
+        "vm_no_more_messages": "There are no more messages.",
+        "vm_record_greeting": (
+            "Record your greeting after the tone. When you are done, press the hash key."
+        ),
+        "vm_greeting_saved": "Your greeting has been saved.",
+        "forwarding_on": "Call forwarding is on.",
+        "forwarding_off": "Call forwarding is off.",
+        "call_recorded": "This call is recorded.",
     },
     "fi": {
         "logged_in": "Olet kirjautunut sisään ja valmiina ottamaan puheluita.",
@@ -196,6 +231,41 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "echo_test": (
             "Tämä on kaikutesti. Puhu, niin kuulet oman äänesi. Lopeta testi sulkemalla puhelu."
         ),
+        "zero": "nolla",
+        "vm_person_at_extension": "Henkilö numerossa",
+        "vm_not_available": "ei ole tavoitettavissa.",
+        "vm_leave_message": (
+            "Jätä viestisi äänimerkin jälkeen. Kun olet valmis, paina risuaitaa tai sulje "
+            "puhelu."
+        ),
+        "vm_message_saved": "Viestisi on tallennettu. Näkemiin.",
+        "vm_enter_pin": "Näppäile tunnuslukusi ja paina lopuksi risuaitaa.",
+        "vm_wrong_pin": "Tunnusluku ei ole oikein.",
+        "vm_you_have": "Sinulla on",
+        "vm_new_message": "uusi viesti",
+        "vm_new_messages": "uutta viestiä",
+        "vm_saved_message": "tallennettu viesti",
+        "vm_saved_messages": "tallennettua viestiä",
+        "vm_and": "ja",
+        "vm_no_messages": "Sinulla ei ole viestejä.",
+        "vm_main_menu": (
+            "Kuuntele viestisi painamalla yksi. Nauhoita tervehdyksesi painamalla nolla. "
+            "Lopeta painamalla tähteä."
+        ),
+        "vm_message_menu": (
+            "Kuuntele viesti uudelleen painamalla viisi. Seuraava viesti, paina kuusi. "
+            "Poista viesti painamalla seitsemän. Tallenna se painamalla yhdeksän."
+        ),
+        "vm_deleted": "Viesti poistettu.",
+        "vm_saved": "Viesti tallennettu.",
+        "vm_no_more_messages": "Ei enempää viestejä.",
+        "vm_record_greeting": (
+            "Nauhoita tervehdyksesi äänimerkin jälkeen. Kun olet valmis, paina risuaitaa."
+        ),
+        "vm_greeting_saved": "Tervehdyksesi on tallennettu.",
+        "forwarding_on": "Soitonsiirto on päällä.",
+        "forwarding_off": "Soitonsiirto on pois päältä.",
+        "call_recorded": "Tämä puhelu nauhoitetaan.",
     },
     "sv": {
         "logged_in": "Du är inloggad och redo att ta samtal.",
@@ -235,6 +305,40 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "echo_test": (
             "Det här är ekotestet. Tala, så hör du din egen röst. Lägg på för att avsluta testet."
         ),
+        "zero": "noll",
+        "vm_person_at_extension": "Personen på anknytning",
+        "vm_not_available": "kan inte svara just nu.",
+        "vm_leave_message": (
+            "Lämna ditt meddelande efter tonen. När du är klar, tryck fyrkant eller lägg på."
+        ),
+        "vm_message_saved": "Ditt meddelande har sparats. Hej då.",
+        "vm_enter_pin": "Slå din PIN-kod och avsluta med fyrkant.",
+        "vm_wrong_pin": "PIN-koden är inte rätt.",
+        "vm_you_have": "Du har",
+        "vm_new_message": "nytt meddelande",
+        "vm_new_messages": "nya meddelanden",
+        "vm_saved_message": "sparat meddelande",
+        "vm_saved_messages": "sparade meddelanden",
+        "vm_and": "och",
+        "vm_no_messages": "Du har inga meddelanden.",
+        "vm_main_menu": (
+            "För att lyssna på dina meddelanden, tryck ett. För att spela in din hälsning, "
+            "tryck noll. För att avsluta, tryck stjärna."
+        ),
+        "vm_message_menu": (
+            "För att höra meddelandet igen, tryck fem. För nästa meddelande, tryck sex. "
+            "För att radera det, tryck sju. För att spara det, tryck nio."
+        ),
+        "vm_deleted": "Meddelandet raderat.",
+        "vm_saved": "Meddelandet sparat.",
+        "vm_no_more_messages": "Det finns inga fler meddelanden.",
+        "vm_record_greeting": (
+            "Spela in din hälsning efter tonen. När du är klar, tryck fyrkant."
+        ),
+        "vm_greeting_saved": "Din hälsning har sparats.",
+        "forwarding_on": "Vidarekoppling är på.",
+        "forwarding_off": "Vidarekoppling är av.",
+        "call_recorded": "Det här samtalet spelas in.",
     },
 }
 

@@ -17,6 +17,9 @@ import numpy as np
 from media.codecs import FRAME_SAMPLES, SAMPLE_RATE, Pcm, create_codec
 
 MAX_BACKLOG = 10  # frames per direction; older audio is dropped after a stall
+# A received frame whose peak passes this (about -36 dBFS) counts as voice, for
+# callers of a mailbox who stop talking (silence ends the message).
+VOICE_PEAK = 520
 
 
 class Recorder:
@@ -42,6 +45,8 @@ class Recorder:
         self._wav.setsampwidth(2)
         self._wav.setframerate(SAMPLE_RATE)
         self.frames_written = 0
+        self.voiced_frames = 0  # received frames louder than VOICE_PEAK
+        self.last_voice_frame = 0  # frames_written after the last of them
         self.closed = False
 
     def received(self, payload: bytes) -> None:
@@ -65,6 +70,9 @@ class Recorder:
             return False
         rx = self._take(self._in)
         tx = self._take(self._out)
+        if int(np.abs(rx).max()) > VOICE_PEAK:
+            self.voiced_frames += 1
+            self.last_voice_frame = self.frames_written + 1
         if self.stereo:
             data = np.empty(2 * FRAME_SAMPLES, dtype=np.int16)
             data[0::2] = rx
@@ -75,7 +83,9 @@ class Recorder:
             data = tx.astype(np.int16)
         else:
             data = np.clip(rx + tx, -32768, 32767).astype(np.int16)
-        self._wav.writeframes(data.tobytes())
+        # writeframesraw: writeframes would seek back and rewrite the header on
+        # every 20 ms frame; close() writes the final lengths once.
+        self._wav.writeframesraw(data.tobytes())
         self.frames_written += 1
         return True
 

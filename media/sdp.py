@@ -332,6 +332,28 @@ def negotiate(
     )
 
 
+def holds(offer: bytes) -> bool:
+    """Whether an offer puts the offerer's audio on hold (RFC 3264 §8.4).
+
+    "If the stream to be placed on hold was previously a sendrecv media
+    stream, it is placed on hold by marking it sendonly.  If the stream to be
+    placed on hold was previously a recvonly media stream, it is placed on
+    hold by marking it inactive."  And the older way: "RFC 2543 [10]
+    specified that placing a user on hold was accomplished by setting the
+    connection address to 0.0.0.0" - still sent by some phones.  A
+    malformed offer is not a hold (the caller answers it with 488 anyway)."""
+    try:
+        sdp = parse_sdp(offer)
+    except SdpError:
+        return False
+    audio = next((m for m in sdp.media if m.media == "audio" and m.port != 0), None)
+    if audio is None:
+        return False
+    direction = audio.direction or sdp.direction or "sendrecv"
+    address = audio.connection or sdp.connection
+    return direction in ("sendonly", "inactive") or address in ("0.0.0.0", "::")
+
+
 def make_offer(
     local_ip: str,
     local_port: int,

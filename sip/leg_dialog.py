@@ -19,6 +19,11 @@ with ``Ended(by=..., reason=...)`` *before* it lets go of the listener:
 * the ACK to a 2xx that carried our offer brings no answer (§13.2.1,
   ``"no SDP answer in ACK"``).
 
+A REFER in the dialog (RFC 3515) is reported as :class:`Refer`; the
+application accepts it (202 and a :class:`~sip.refer.ReferNotifier` that
+sends the progress NOTIFYs in this dialog) or declines it.  A REFER nobody
+answers is declined with 403 (the listener did not know it).
+
 Timers are data: a leg arms named deadlines with ``ua.arm`` and the user
 agent calls :meth:`DialogLeg.on_timer`.
 """
@@ -27,9 +32,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 from sip.dialog import Dialog, DialogState
+from sip.errors import SipError
 from sip.leg_events import (
     Acked,
     Cancelled,
@@ -38,10 +45,12 @@ from sip.leg_events import (
     Info,
     LegEvent,
     Listener,
+    Refer,
     ReInvite,
 )
 from sip.leg_timers import TIMER_2XX, TwoXxRetransmission
 from sip.message import Request, Response, make_response
+from sip.refer import ReferNotifier, parse_refer_to
 from sip.transaction.base import ServerTransaction
 from sip.transport import Target
 from sip.ua import ALLOW_HEADER, UserAgent
@@ -62,6 +71,13 @@ def ignore_event(event: LegEvent) -> None:
 
 def ignore_response(response: Response | None, why: str) -> None:
     pass
+
+
+@dataclass(eq=False, slots=True)
+class _ReferHandle:
+    request: Request
+    txn: object
+    answered: bool = False
 
 
 def ends_dialog(response: Response | None) -> bool:
@@ -180,6 +196,8 @@ class DialogLeg:
             self._emit(Info(content_type=request.content_type, body=request.body))
         elif method == "OPTIONS":
             self.ua.respond(txn, request, 200, headers=(("Allow", ALLOW_HEADER),), to_tag=dialog.local_tag)
+        elif method == "REFER":
+            self._on_refer(request, txn)
         else:
             self.ua.respond(txn, request, 405, headers=(("Allow", ALLOW_HEADER),), to_tag=dialog.local_tag)
 
@@ -196,6 +214,60 @@ class DialogLeg:
             self._end("no SDP answer in ACK")
             return
         self._emit(Acked(sdp=answer if self._needs_ack_answer else None))
+
+    # -- REFER (RFC 3515) ----------------------------------------------------------
+    def _on_refer(self, request: Request, txn: object) -> None:
+        assert self.dialog is not None
+        tag = self.dialog.local_tag
+        # RFC 3515 §2.4.2: "An agent responding to a REFER method MUST return a
+        # 400 (Bad Request) if the request contained zero or more than one
+        # Refer-To header field values."
+        values = request.headers.get_all("Refer-To")
+        if len(values) != 1:
+            self.ua.respond(txn, request, 400, "Exactly One Refer-To", to_tag=tag)
+            return
+        try:
+            refer_to = parse_refer_to(values[0])
+        except SipError as err:
+            self.ua.respond(txn, request, 400, f"Bad Refer-To ({err.reason})"[:60], to_tag=tag)
+            return
+        handle = _ReferHandle(request, txn)
+        self._emit(Refer(
+            refer_to=refer_to, referred_by=request.headers.get("Referred-By"), handle=handle,
+        ))
+        if not handle.answered:
+            # §2.4.2: "If the approval sought above for a well-formed REFER
+            # request is immediately denied, the UA MAY decline the request."
+            self.decline_refer(Refer(refer_to=refer_to, referred_by=None, handle=handle), 403)
+
+    def accept_refer(self, event: Refer) -> ReferNotifier:
+        """202 Accepted and the notifier of the implicit subscription, which
+        sends "100 Trying" at once (RFC 6665 §4.2.1.2: "Upon successfully
+        accepting ... a subscription, notifiers MUST send a NOTIFY request
+        immediately")."""
+        handle = cast(_ReferHandle, event.handle)
+        request = handle.request
+        # RFC 4488 §4: a REFER-Recipient willing to work without the implicit
+        # subscription "MUST insert the Refer-Sub header field set to false".
+        no_sub = (request.headers.get("Refer-Sub") or "").strip().lower() == "false"
+        headers: list[tuple[str, str]] = [("Contact", self._contact())]
+        if no_sub:
+            headers.append(("Refer-Sub", "false"))
+        if not handle.answered and self.dialog is not None and not self.ended:
+            handle.answered = True
+            self.ua.respond(
+                handle.txn, request, 202, headers=tuple(headers), to_tag=self.dialog.local_tag
+            )
+        notifier = ReferNotifier(self, request.cseq.number, subscribed=not no_sub)
+        notifier.progress(100)
+        return notifier
+
+    def decline_refer(self, event: Refer, status: int = 603, reason: str | None = None) -> None:
+        handle = cast(_ReferHandle, event.handle)
+        if handle.answered or self.dialog is None:
+            return
+        handle.answered = True
+        self.ua.respond(handle.txn, handle.request, status, reason, to_tag=self.dialog.local_tag)
 
     def answer_reinvite(self, event: ReInvite, status: int, sdp: bytes | None = None) -> None:
         """Answer a :class:`ReInvite` (2xx with our SDP, or an error).
@@ -219,17 +291,39 @@ class DialogLeg:
 
     # -- requests we send in the dialog ------------------------------------------
     def _send_in_dialog(
-        self, method: str, body: bytes = b"", content_type: str | None = None
+        self, method: str, body: bytes = b"", content_type: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
     ) -> Request | None:
         if self.dialog is None:
             return None
         return self.dialog.create_request(
             method,
             via=self.ua.via(self.flow.transport),
-            contact=self._contact() if method == "INVITE" else None,
+            # NOTIFY is a target refresh request too (RFC 6665 §4.1.3).
+            contact=self._contact() if method in ("INVITE", "NOTIFY") else None,
             body=body,
             content_type=content_type,
+            extra=headers,
         )
+
+    def send_in_dialog(
+        self,
+        method: str,
+        *,
+        body: bytes = b"",
+        content_type: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        on_response: Callable[[Response | None, str], None] | None = None,
+    ) -> bool:
+        """Send a request in the dialog whose failure does not end the call
+        (a NOTIFY of a REFER's subscription); False when the dialog is over."""
+        if self.ended:
+            return False
+        request = self._send_in_dialog(method, body, content_type, headers)
+        if request is None:
+            return False
+        self.ua.send_request(request, self.flow, on_response or ignore_response)
+        return True
 
     def hangup(self) -> None:
         """End an established dialog with BYE (§15.1.1).  The application

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sip.refer import ReferTo
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Ringing:
@@ -85,5 +87,19 @@ class Info:
     body: bytes
 
 
-LegEvent = Ringing | Answered | Failed | Ended | Cancelled | Acked | ReInvite | Info
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refer:
+    """The peer asks to transfer the call (REFER in the dialog, RFC 3515).
+
+    The application must answer it with ``leg.accept_refer(event)`` (202 and
+    a :class:`~sip.refer.ReferNotifier` for the progress NOTIFYs) or
+    ``leg.decline_refer(event, status)``.  ``referred_by`` is the
+    Referred-By value, if any (RFC 3892)."""
+
+    refer_to: ReferTo
+    referred_by: str | None
+    handle: object
+
+
+LegEvent = Ringing | Answered | Failed | Ended | Cancelled | Acked | ReInvite | Info | Refer
 Listener = Callable[[LegEvent], None]

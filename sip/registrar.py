@@ -46,10 +46,10 @@ from typing import Literal, Protocol
 from sip.errors import SipParseError
 from sip.headers import SipUri, parse_name_addr
 from sip.message import Request, Response, make_response
+from sip.transport_types import CONNECTION_TRANSPORTS
 
 # RFC 3261 §20.19 (via §10.2.1.1): delta-seconds above 2**32-1 mean 2**32-1.
 _MAX_DELTA = 2**32 - 1
-_CONNECTION_TRANSPORTS = frozenset({"tcp", "tls", "ws", "wss", "sctp"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,7 +91,7 @@ class Binding:
         whose host is a non-global (private, CGNAT, loopback ...) address, or an
         ``.invalid`` name (SIP.js, JsSIP), cannot be reached directly.
         """
-        if self.transport.lower() in _CONNECTION_TRANSPORTS:
+        if self.transport.lower() in CONNECTION_TRANSPORTS:
             return True
         return contact_is_unroutable(self.contact)
 

@@ -52,16 +52,19 @@ from sip.transaction.layer import (
     TransportError,
 )
 from sip.transport import Target, TransportSet
+from sip.transport_ws import WsTransport
 
 log = logging.getLogger("jono.sip.ua")
 
-# Methods this user agent acts on; listed in Allow (RFC 3261 §20.5).
-ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO")
+# Methods this user agent acts on; listed in Allow (RFC 3261 §20.5).  REFER
+# transfers calls (RFC 3515); SUBSCRIBE is for message-summary (RFC 3842).
+ALLOWED = ("INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO", "REFER", "SUBSCRIBE")
 # Methods we know but do not act on: 405 with Allow (§8.2.1).  Others: 501.
-KNOWN_NOT_ALLOWED = frozenset(
-    {"PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH", "UPDATE"}
-)
-SUPPORTED: frozenset[str] = frozenset()
+KNOWN_NOT_ALLOWED = frozenset({"PRACK", "NOTIFY", "MESSAGE", "PUBLISH", "UPDATE"})
+# Option tags we understand in Require (§8.2.2.3): Replaces (RFC 3891 §6.1)
+# and REFER without a subscription (RFC 4488 §4).
+SUPPORTED: frozenset[str] = frozenset({"replaces", "norefersub"})
+SUPPORTED_HEADER = ", ".join(sorted(SUPPORTED))
 ALLOW_HEADER = ", ".join(ALLOWED)
 
 ResponseCallback = Callable[[Response | None, str], None]
@@ -112,6 +115,8 @@ class UserAgent:
         self._in_progress: dict[tuple[str, str, str], str] = {}
         self.cancel_listeners: dict[int, CancelListener] = {}
         self.responses_sent: dict[int, int] = {}  # by status code, for metrics
+        # Told when a connection only its peer can open is gone (a WebSocket).
+        self.flow_closed: list[Callable[[Target], None]] = []
 
     # -- lifecycle ----------------------------------------------------------
     async def start(self, host: str, port: int) -> None:
@@ -125,6 +130,19 @@ class UserAgent:
             self._timer.cancel()
         self.transports.close()
 
+    def add_websocket(self, name: str, port: int) -> WsTransport:
+        """SIP over WebSocket (RFC 7118) fed by a web server on ``port``: ``ws`` or ``wss``."""
+        transport = WsTransport(
+            self._on_message, self.transports.tcp.limits, self._transport_failed,
+            self._flow_closed, name=name,
+        )
+        self.transports.add(transport, port)
+        return transport
+
+    def _flow_closed(self, target: Target) -> None:
+        for listener in list(self.flow_closed):
+            listener(target)
+
     @property
     def port(self) -> int:
         return self.transports.port
@@ -133,18 +151,26 @@ class UserAgent:
         return self._loop.time() if self._loop is not None else time.monotonic()
 
     # -- addresses ------------------------------------------------------------
-    def hostport(self) -> str:
+    def hostport(self, transport: str = "udp") -> str:
+        """Our host and the port of ``transport`` (TLS and WebSocket have their own)."""
         host = self.public_host or self.transports.host
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
-        return f"{host}:{self.port}"
+        return f"{host}:{self.transports.port_for(transport)}"
 
     def via(self, transport: str, branch: str | None = None) -> str:
-        return f"SIP/2.0/{transport.upper()} {self.hostport()};rport;branch={branch or new_branch()}"
+        sent_by = self.hostport(transport)
+        return f"SIP/2.0/{transport.upper()} {sent_by};rport;branch={branch or new_branch()}"
 
     def contact(self, transport: str, user: str = "jono") -> str:
-        param = ";transport=tcp" if transport == "tcp" else ""
-        return f"<sip:{user}@{self.hostport()}{param}>"
+        """Our Contact for requests and responses over ``transport``.
+
+        RFC 3261 §18.1.1 / RFC 7118 §5.2: a Contact for a connection-oriented
+        transport names it (``transport=tcp``, ``tls``, ``ws``, ``wss``), so the
+        peer's in-dialog requests come back the same way."""
+        kind = transport.lower()
+        param = f";transport={kind}" if kind in ("tcp", "tls", "ws", "wss") else ""
+        return f"<sip:{user}@{self.hostport(kind)}{param}>"
 
     # -- sending ------------------------------------------------------------
     def send_request(self, request: Request, target: Target, on_response: ResponseCallback) -> object:
@@ -231,6 +257,11 @@ class UserAgent:
 
     def forget_dialog(self, dialog: Dialog) -> None:
         self.dialogs.pop(dialog.key, None)
+
+    def find_dialog(self, call_id: str, local_tag: str, remote_tag: str) -> DialogOwner | None:
+        """The owner of a confirmed dialog, by its identifiers (RFC 3261 §12:
+        Call-ID, local tag, remote tag), e.g. the dialog a Replaces names."""
+        return self.dialogs.get((call_id, local_tag, remote_tag))
 
     # -- receiving ----------------------------------------------------------
     def _on_message(self, message: Request | Response, source: Target) -> None:

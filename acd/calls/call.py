@@ -16,8 +16,17 @@ States (transitions as data, anything else raises)::
     setup     --answer-----> answered   Jono answered the caller (menu, queue)
     setup     --connect----> connected  a dialled party answered; caller answered with it
     answered  --connect----> connected
+    connected --connect----> connected  a third party joins (a consultation)
     connected --disconnect-> answered   the other party left; the caller stays
     *         --end--------> ended
+
+Parties come and go while the call lasts (O7): a transferor leaves
+(:meth:`Call.remove`), the target of an attended transfer moves in from its
+own call (:meth:`Call.release` there, :meth:`Call.connect` here). The first
+party is the one the flows serve (prompts, digits, queues): when it leaves,
+the next one takes its place. A party that holds (its phone's re-INVITE
+with sendonly/inactive, or the desktop) leaves the one it talked with on
+music on hold until it resumes; the seconds on hold go on the record.
 
 Media is *anchored* when the caller has a Jono media leg (the engine relays
 between the parties' legs, transcoding when their codecs differ) and
@@ -29,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -47,7 +57,9 @@ from media.api import MediaEngineApi, MediaLegApi
 from media.dtmf import parse_dtmf_relay
 from media.leg import MediaLeg
 from media.rtpengine.ng import NgError
-from sip.leg_events import Acked, Cancelled, Ended, Info, LegEvent, ReInvite
+from media.sdp import holds
+from media.webrtc.sdp import is_webrtc
+from sip.leg_events import Acked, Cancelled, Ended, Info, LegEvent, Refer, ReInvite
 
 log = structlog.stdlib.get_logger("jono.calls")
 
@@ -64,6 +76,7 @@ TRANSITIONS: dict[tuple[CallState, str], CallState] = {
     (S.SETUP, "answer"): S.ANSWERED,
     (S.SETUP, "connect"): S.CONNECTED,
     (S.ANSWERED, "connect"): S.CONNECTED,
+    (S.CONNECTED, "connect"): S.CONNECTED,
     (S.CONNECTED, "disconnect"): S.ANSWERED,
     (S.SETUP, "end"): S.ENDED,
     (S.ANSWERED, "end"): S.ENDED,
@@ -77,6 +90,12 @@ class IllegalCallTransition(Exception):
 
 def _ignore(event: LegEvent) -> None:
     pass
+
+
+ReferHandler = Callable[["Call", Party, Refer], None]
+"""Decides what a party's REFER does (acd.flows.transfer); it must accept or
+decline the REFER on the party's leg."""
+DEFAULT_MOH = "default"
 
 
 class Call:
@@ -112,6 +131,8 @@ class Call:
         self.external = external
         # Whether users on this call are busy for the ACD (not for feature codes).
         self.engages = engages
+        # O6: a direct call between two agents (no transfer; only the caller holds).
+        self.agent_to_agent = False
         self.state = S.SETUP
         self.started_at = datetime.now(UTC)
         self.answered_at: datetime | None = None
@@ -129,6 +150,16 @@ class Call:
         self._negotiated: asyncio.Future[None] | None = None
         self.on_digit: Callable[[str], None] | None = None
         self.on_end: list[Callable[[Call], None]] = []
+        self.on_refer: ReferHandler | None = None
+        # Set while a flow waits for the conversation to end (FlowSession.talk):
+        # a blind transfer hands the call over to a destination ("queue:billing").
+        self.on_handover: Callable[[str], None] | None = None
+        self.on_party_left: list[Callable[[Call, Party], None]] = []
+        self.moh_class = DEFAULT_MOH  # what a held party hears: the queue's class, else the plan's
+        self.queue: str | None = None  # the queue whose agent took the call (recordings' access)
+        self.hold_seconds = 0.0
+        # Who holds, since when (monotonic), and whom it left on music on hold.
+        self._held: dict[Party, tuple[float, Party | None]] = {}
         self._ended: asyncio.Future[None] | None = None
         caller.leg.listener = partial(self._on_event, caller)
         if caller.media is not None:  # an originate: Jono rang this party itself
@@ -188,11 +219,13 @@ class Call:
         caller = self.caller
         if caller.media is not None:
             return True
-        media = await self.engine.open_leg()
+        offer = self.incoming.sdp if self.incoming is not None else None
+        # A browser's offer (UDP/TLS/RTP/SAVPF) gets a WebRTC leg, others plain RTP.
+        webrtc = offer is not None and is_webrtc(offer)
+        media = await (self.engine.open_webrtc_leg() if webrtc else self.engine.open_leg())
         if self.ended:
             media.close()
             return False
-        offer = self.incoming.sdp if self.incoming is not None else None
         try:
             if offer is None and self.incoming is not None:
                 # Late offer (RFC 3261 §13.2.1): our offer goes in the 2xx and
@@ -291,6 +324,121 @@ class Call:
         caller.media.stop_playback()
         self.engine.bridge(caller.media, party.media)
 
+    # -- parties coming and going (O7) ---------------------------------------------
+    def remove(self, party: Party, *, hang_up: bool = True) -> None:
+        """``party`` leaves; the call goes on with the others (a transferor
+        leaves, a consultation ends). ``hang_up=False`` keeps its SIP and
+        media legs for another call (:meth:`release`)."""
+        if party not in self.parties or self.ended:
+            return
+        first = self.parties[0]
+        self._end_hold(party)
+        for holder, (since, parked) in list(self._held.items()):
+            if parked is party:
+                self._held[holder] = (since, None)
+        self.parties.remove(party)
+        party.leg.listener = _ignore
+        if party.media is not None:
+            self.engine.unbridge(party.media)
+            party.media.on_dead = None
+            party.media.on_dtmf = None
+        if hang_up:
+            party.leg.hangup()
+            if party.media is not None:
+                party.media.close()
+        if party.leg is self.incoming:
+            self.incoming = None
+        if self.registry is not None:
+            self.registry.left(self, party)
+        if self.state is S.CONNECTED and len(self.parties) < 2:
+            self._move("disconnect")
+        if self.parties and self.parties[0] is not first:
+            caller = self.parties[0]
+            if caller.media is not None:
+                self._own_media(caller, caller.media)
+        log.info("party left", call_id=self.id, party=party.role, user=party.user,
+                 kept=not hang_up)
+        for hook in list(self.on_party_left):
+            try:
+                hook(self, party)
+            except Exception:
+                log.exception("party-left hook failed", call_id=self.id)
+
+    def release(self, party: Party) -> Party:
+        """Take ``party`` out to join another call (the target of an attended
+        transfer); its legs stay up. The call goes on (or the flow ends it)."""
+        self.remove(party, hang_up=False)
+        return party
+
+    def partner(self, party: Party) -> Party | None:
+        """Whom ``party`` talks with: its bridged peer, the one it holds (or
+        that holds it), or the only other party."""
+        held = self._held.get(party)
+        if held is not None:
+            return held[1]
+        for holder, (_, parked) in self._held.items():
+            if parked is party:
+                return holder
+        peer = party.media.peer if party.media is not None else None
+        others = [p for p in self.parties if p is not party]
+        if peer is not None:
+            found = next((p for p in others if p.media is peer), None)
+            if found is not None:
+                return found
+        return others[0] if len(others) == 1 else None
+
+    # -- hold (O7) -------------------------------------------------------------
+    def holding(self, party: Party) -> bool:
+        return party in self._held
+
+    def hold(self, party: Party) -> bool:
+        """``party`` holds: whoever talked with it hears music on hold (the
+        call's ``moh_class``) until :meth:`resume`. Music needs anchored media;
+        passed-through calls are held by the phones alone. False when the
+        party already held or is not on the call."""
+        if self.ended or party in self._held or party not in self.parties:
+            return False
+        other = self.partner(party)
+        self._held[party] = (time.monotonic(), other)
+        if other is not None and other.media is not None and other.media.codec is not None:
+            self.engine.unbridge(other.media)
+            self._play_moh(other.media)
+        log.info("call held", call_id=self.id, by=party.role, user=party.user)
+        return True
+
+    def resume(self, party: Party) -> bool:
+        """``party`` takes the call back: the one it held hears it again."""
+        other = self._held.get(party, (0.0, None))[1]
+        if not self._end_hold(party):
+            return False
+        if (
+            other is not None and other in self.parties and party.media is not None
+            and other.media is not None and other not in self._held
+        ):
+            self.engine.bridge(party.media, other.media)  # stops the music
+        log.info("call resumed", call_id=self.id, by=party.role, user=party.user)
+        return True
+
+    def _end_hold(self, party: Party) -> bool:
+        entry = self._held.pop(party, None)
+        if entry is None:
+            return False
+        self.hold_seconds += time.monotonic() - entry[0]
+        return True
+
+    def play_moh(self, party: Party) -> None:
+        """Music on hold to ``party`` (apart from everyone)."""
+        if party.media is not None and party.media.codec is not None:
+            self.engine.unbridge(party.media)
+            self._play_moh(party.media)
+
+    def _play_moh(self, media: MediaLegApi) -> None:
+        try:
+            media.start_moh(self.moh_class)
+        except KeyError:
+            log.warning("music-on-hold class missing: default", moh=self.moh_class)
+            media.start_moh(DEFAULT_MOH)
+
     def reject(
         self, status: int, reason: str | None = None, *, disposition: str | None = None
     ) -> None:
@@ -307,6 +455,8 @@ class Call:
         if self.ended:
             return
         self._move("end")
+        for holder in list(self._held):
+            self._end_hold(holder)
         self.ended_at = datetime.now(UTC)
         self.ended_by = by
         self.end_reason = reason
@@ -338,7 +488,10 @@ class Call:
             except Exception:
                 log.exception("call end hook failed", call_id=self.id)
         self.on_end.clear()
+        self.on_party_left.clear()
         self.on_digit = None
+        self.on_refer = None
+        self.on_handover = None
         if self.records is not None:
             try:
                 self.records.add_cdr(**self.record())
@@ -370,6 +523,7 @@ class Call:
             "end_reason": self.end_reason,
             "detail": json.dumps(self.variables) if self.variables else None,
             "media": json.dumps(media) if media else None,
+            "hold_seconds": round(self.hold_seconds, 3) if self.hold_seconds else None,
             "agent": self.taken_by(),
         }
 
@@ -405,11 +559,6 @@ class Call:
         return status, outcome_of(status).value if not self.answered else "ended"
 
     # -- what the legs say -------------------------------------------------------
-    def _other(self, party: Party) -> Party | None:
-        if len(self.parties) < 2:
-            return None
-        return self.parties[1] if party is self.parties[0] else self.parties[0]
-
     def _on_event(self, party: Party, event: LegEvent) -> None:
         if isinstance(event, Acked):
             if event.sdp is not None:
@@ -417,23 +566,52 @@ class Call:
         elif isinstance(event, Cancelled):
             self.end(party.role, "cancel", 487)
         elif isinstance(event, Ended):
-            self.end(party.role, event.reason)
-        elif isinstance(event, ReInvite):
-            other = self._other(party)
-            if party.media is not None:
-                answer_locally(party.leg, party.media, event)
-            elif other is not None:
-                relay_reinvite(party.leg, other.leg, event)
+            if len(self.parties) > 2 and party is not self.caller:
+                # A consultation (three on the call): the one who hung up leaves
+                # and the others stay (O7); its hooks decide what happens next.
+                self.remove(party)
             else:
-                party.leg.answer_reinvite(event, 488)
+                self.end(party.role, event.reason)
+        elif isinstance(event, ReInvite):
+            self._reinvite(party, event)
+        elif isinstance(event, Refer):
+            if self.on_refer is None:
+                party.leg.decline_refer(event, 403, "Transfer Not Available")
+            else:
+                self.on_refer(self, party, event)
         elif isinstance(event, Info):
-            other = self._other(party)
+            other = self.partner(party)
             if other is not None:
                 other.leg.send_info(event.body, event.content_type)
             elif party.media is not None and "dtmf" in event.content_type:
                 digit = parse_dtmf_relay(event.body)
                 if digit:
                     party.media.inject_dtmf(digit)
+
+    def _reinvite(self, party: Party, event: ReInvite) -> None:
+        """Answer a re-INVITE; with anchored media a hold offer (RFC 3264
+        §8.4) holds the call and the next plain offer resumes it."""
+        if party.media is not None:
+            if (
+                self.agent_to_agent and party is not self.caller and event.sdp is not None
+                and holds(event.sdp) and not self.holding(party)
+            ):
+                # O6: on a call between agents only the one who called holds;
+                # the session stays as it was (RFC 3261 §14.2).
+                party.leg.answer_reinvite(event, 403)
+                return
+            answer_locally(party.leg, party.media, event)
+            if event.sdp is not None and party.media.codec is not None:
+                if holds(event.sdp):
+                    self.hold(party)
+                else:
+                    self.resume(party)
+            return
+        other = self.partner(party)
+        if other is not None:
+            relay_reinvite(party.leg, other.leg, event)
+        else:
+            party.leg.answer_reinvite(event, 488)
 
     def media_negotiated(self) -> asyncio.Future[None]:
         """Done when the caller's media can be played to: at once, or for a late
@@ -460,7 +638,7 @@ class Call:
         if media is not None:  # rtpengine's leg: an ng round trip
             background(self._late_answer_later(media, sdp))
             return
-        other = self._other(party)
+        other = self.partner(party)
         if other is not None and other.ack is not None:
             other.ack(sdp)  # passed through: the callee's offer, the caller's answer
             other.ack = None

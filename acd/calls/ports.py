@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from sip.leg_events import Listener, ReInvite
+from sip.leg_events import Listener, Refer, ReInvite
 from sip.legs import Credentials, ReInviteResult
 from sip.message import Request
+from sip.refer import ReferNotifier
 from sip.transport import Target
 
 
@@ -33,6 +34,10 @@ class SipLeg(Protocol):
     def reinvite(self, sdp: bytes | None, on_result: ReInviteResult) -> None: ...
 
     def answer_reinvite(self, event: ReInvite, status: int, sdp: bytes | None = None) -> None: ...
+
+    def accept_refer(self, event: Refer) -> ReferNotifier: ...
+
+    def decline_refer(self, event: Refer, status: int = 603, reason: str | None = None) -> None: ...
 
 
 class IncomingLeg(SipLeg, Protocol):

@@ -67,6 +67,14 @@ class CallRegistry(Generic[Call]):
         """The calls ``user`` is on (as caller, callee or agent)."""
         return list(self._by_user.get(user, {}).values())
 
+    def find_leg(self, leg: object) -> tuple[Call, Party] | None:
+        """The call and party whose SIP leg is ``leg`` (the dialog a Replaces names)."""
+        for call in self._calls.values():
+            for party in call.parties:
+                if party.leg is leg:
+                    return call, party
+        return None
+
     def add(self, call: Call) -> None:
         self._calls[call.id] = call
         self.started[call.kind] = self.started.get(call.kind, 0) + 1

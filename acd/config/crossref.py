@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +26,15 @@ from acd.config.schedules import parse_hours
 from acd.config.trunks import NumberRules
 from acd.config.types import NAMED_KINDS, Destination, format_hhmm, parse_source
 from acd.config.users import REGISTERING_KINDS
+from sip.tls import client_context, server_context
 
 # Finds a prompt file written at a key path: the resolved path, or None if missing.
 Locator = Callable[[KeyPath, str], Path | None]
 
 
 # Accepted by the schema, not yet carried out by the server: refused here so
-# that no plan that passes ``jono check`` silently does nothing.
-NOT_YET = {
-    "voicemail": "voicemail is not available yet: forward to a user, a queue or a number, "
-    "or play no_answer_message",
-}
+# that no plan that passes ``jono check`` silently does nothing (none today).
+NOT_YET: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,6 +106,7 @@ def check(
         *_schedules(plan),
         *_prompts(plan, locate, names),
         *_outbound(plan, names),
+        *_tls(plan, locate),
     ]
 
 
@@ -125,11 +125,9 @@ def _destinations(plan: Dialplan, names: Names) -> Iterator[Finding]:
             if plan.queues[target].callback is None:
                 yield Finding(path=path, message=f"queue '{target}' has no callback settings")
         elif dest.kind == "voicemail" and target in plan.users:
-            if not plan.users[target].voicemail:
+            if plan.users[target].voicemail is None:
                 message = f"user '{target}' has no voicemail (set voicemail: true)"
                 yield Finding(path=path, message=message)
-            else:
-                yield Finding(path=path, message=NOT_YET["voicemail"])
         elif dest.kind == "number" and not outbound:
             yield Finding(path=path, message=f"no trunk has 'outbound' to call {dest}")
 
@@ -167,8 +165,6 @@ def _numbers_and_extensions(plan: Dialplan) -> Iterator[Finding]:
 def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
     for name, user in plan.users.items():
         path: KeyPath = ("users", name)
-        if user.voicemail:
-            yield Finding(path=(*path, "voicemail"), message=NOT_YET["voicemail"])
         if user.password is not None and user.password_ha1 is not None:
             yield Finding(path=path, message="give password or password_ha1, not both")
         registering = [d.kind for d in user.devices if d.kind in REGISTERING_KINDS]
@@ -178,6 +174,10 @@ def _users(plan: Dialplan, names: Names) -> Iterator[Finding]:
         if user.no_answer_message is not None and user.forward_no_answer is not None:
             message = "give no_answer_message or forward_no_answer, not both"
             yield Finding(path=path, message=message)
+        if user.forward_always is not None and user.forward_always == Destination(
+            kind="user", target=name
+        ):
+            yield Finding(path=(*path, "forward_always"), message="a user cannot forward to itself")
         for index, queue in enumerate(user.supervises):
             if queue not in names("queues"):
                 message = unknown("queue", queue, names("queues"))
@@ -320,6 +320,43 @@ def _prompts(plan: Dialplan, locate: Locator, names: Names) -> Iterator[Finding]
         hint = did_you_mean(prompt, names("announcements"))
         message = f"'{prompt}' is neither an announcement nor an existing file{hint}"
         yield Finding(path=path, message=message, reference=True)
+
+
+def _tls(plan: Dialplan, locate: Locator) -> Iterator[Finding]:
+    """``server.tls``: certificate and key come together, exist, and load as a pair."""
+    tls = plan.server.tls
+    if tls is None:
+        return
+    path: KeyPath = ("server", "tls")
+    if (tls.certificate is None) != (tls.key is None):
+        given = "certificate" if tls.certificate is not None else "key"
+        yield Finding(path=(*path, given), message="give both 'certificate' and 'key', or "
+                      "neither (a self-signed pair for development)")
+        return
+    found: dict[str, Path] = {}
+    for field in ("certificate", "key", "ca_file"):
+        name = getattr(tls, field)
+        if name is None:
+            continue
+        located = locate((*path, field), name)
+        if located is None:
+            yield Finding(path=(*path, field), message=f"file '{name}' not found")
+        else:
+            found[field] = located
+    if "certificate" in found and "key" in found:
+        try:
+            server_context(str(found["certificate"]), str(found["key"]))
+        except (OSError, ssl.SSLError) as err:
+            # The reason only (never the key's contents): "KEY_VALUES_MISMATCH", "PEM lib" ...
+            reason = getattr(err, "reason", None) or err.strerror or type(err).__name__
+            yield Finding(path=(*path, "certificate"),
+                          message=f"certificate and key do not load as a pair: {reason}")
+    if "ca_file" in found:
+        try:
+            client_context(str(found["ca_file"]))
+        except (OSError, ssl.SSLError) as err:
+            reason = getattr(err, "reason", None) or err.strerror or type(err).__name__
+            yield Finding(path=(*path, "ca_file"), message=f"CA file does not load: {reason}")
 
 
 # -- warnings: legal, but probably not what the admin meant ------------------------

@@ -271,12 +271,19 @@ def _replace(value: Any, path: KeyPath, new: Any) -> Any:
 
 
 def _resolve_files(plan: Dialplan, locate: crossref.Locator) -> Dialplan:
-    """Announcement files and file prompts become absolute paths."""
+    """Announcement files, file prompts and TLS files become absolute paths."""
     for name, announcement in plan.announcements.items():
         if announcement.file is not None:
             found = locate(("announcements", name, "file"), announcement.file)
             if found is not None:
                 plan = _replace(plan, ("announcements", name, "file"), str(found))
+    tls = plan.server.tls
+    if tls is not None:
+        for field in ("certificate", "key", "ca_file"):
+            name = getattr(tls, field)
+            found = locate(("server", "tls", field), name) if name is not None else None
+            if found is not None:
+                plan = _replace(plan, ("server", "tls", field), str(found))
     for path, prompt in crossref.prompt_fields(plan):
         if prompt not in plan.announcements:
             found = locate(path, prompt)

@@ -98,6 +98,11 @@ class Queue(Model):
     still_in_queue_every: int = Field(default=0, ge=0, description="seconds; 0 = off (Q2)")
     ringback_while_ringing: bool = False  # Q4
     whisper: bool | str = Field(default=False, description="announce the queue to the agent")
+    record: bool = Field(default=False, description="record every answered call (O7)")
+    record_announcement: str | None = Field(
+        default=None, description="announcement that tells callers calls are recorded, "
+        "played on entry when record is on",
+    )
     default_handle_time: int = Field(
         default=180, ge=1, description="seconds, for EWT with no history"
     )

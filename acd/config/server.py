@@ -142,6 +142,43 @@ class TcpSettings(Model):
     )
 
 
+class TlsSettings(Model):
+    """``server.tls:`` - SIP over TLS for desk phones and softphones (P1; RFC 3261 §26).
+
+    Without ``certificate`` and ``key`` the server makes a self-signed pair
+    under ``var/tls/`` at start and says so in its log: fine to try things,
+    but phones must then be told to accept an unknown certificate."""
+
+    listen: HostPort = Field(
+        default="127.0.0.1:5061", description="SIP over TLS, its own port (5061 by default)"
+    )
+    certificate: str | None = Field(
+        default=None, description="PEM certificate chain (file; relative to the plan's folder)",
+    )
+    key: str | None = Field(
+        default=None, description="PEM private key of the certificate (file; never logged)",
+    )
+    https: bool = Field(
+        default=False, description="serve the web pages on server.http over HTTPS with this "
+        "certificate too (a browser on another machine needs it for its microphone; the "
+        "browser phone then uses SIP over secure WebSocket, wss:// on the same port); "
+        "server.http.tls, when given, is the web's certificate instead",
+    )
+    ca_file: str | None = Field(
+        default=None, description="CA bundle to verify the peers Jono connects to over TLS "
+        "(sips: static contacts, trunks); without it those connections are encrypted but the "
+        "peer is not verified",
+    )
+
+    @property
+    def listen_host(self) -> str:
+        return split_host_port(self.listen)[0]
+
+    @property
+    def listen_port(self) -> int:
+        return split_host_port(self.listen)[1]
+
+
 class AuthThrottleSettings(Model):
     """``server.auth_throttle:`` - slowing password guessing (issue 10).
 
@@ -207,6 +244,9 @@ class Server(Model):
         "smaller only on closed private networks (§17.1.1.1: NOT RECOMMENDED)",
     )
     tcp: TcpSettings = TcpSettings()
+    tls: TlsSettings | None = Field(
+        default=None, description="SIP over TLS; absent: no TLS listener",
+    )
     auth_throttle: AuthThrottleSettings = AuthThrottleSettings()
     reload_max_removed_share: float = Field(
         default=0.5, ge=0, le=1,
@@ -242,10 +282,16 @@ class Server(Model):
 
 
 class FeatureCodes(Model):
-    """``feature_codes:`` - what agents dial on their phones."""
+    """``feature_codes:`` - what agents and users dial on their phones."""
 
     login: DialString = "*21"
     logout: DialString = "*22"
     pause: DialString = "*23"
     unpause: DialString = "*24"
     echo: DialString = "600"
+    voicemail: DialString = Field(default="*97", description="hear your voicemail (P4)")
+    forward_on: DialString = Field(
+        default="*72", description="followed by an extension or a number (or the voicemail "
+        "code): forward every call there; alone: forward to your voicemail",
+    )
+    forward_off: DialString = Field(default="*73", description="stop forwarding every call")

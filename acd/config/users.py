@@ -45,6 +45,23 @@ class Device(Model):
     )
 
 
+class Voicemail(Model):
+    """``voicemail:`` of a user (P4): ``true`` for the defaults, or these settings."""
+
+    pin: Digits | None = Field(
+        default=None, description="PIN asked when the user dials the voicemail code (*97); "
+        "one set on the web overrides it; none: no PIN asked from the user's own phone",
+    )
+    unsolicited_mwi: bool = Field(
+        default=False, description="also send message-waiting NOTIFYs to the user's "
+        "registered phones that did not subscribe (for phones that expect them)",
+    )
+    max_message_seconds: int = Field(default=180, ge=5, le=3600)
+    silence_seconds: int = Field(
+        default=5, ge=1, le=60, description="a message ends after this much silence",
+    )
+
+
 class User(Model):
     extension: Digits
     password: str | None = None
@@ -54,9 +71,15 @@ class User(Model):
     display_name: str | None = None
     devices: tuple[Device, ...] = (Device(kind="phone"),)
     languages: tuple[str, ...] = ()
+    forward_always: Destination | None = Field(
+        default=None, description="every call goes here; the user's phones do not ring",
+    )
     forward_no_answer: Destination | None = None
     forward_busy: Destination | None = None
-    voicemail: bool = False
+    voicemail: Voicemail | None = Field(
+        default=None, description="a mailbox (true, or its settings): callers leave messages "
+        "when forwarded to voicemail:NAME",
+    )
     no_answer_message: str | None = Field(
         default=None, description="announcement played on no answer"
     )
@@ -82,6 +105,16 @@ class User(Model):
         if self.supervises and not {"supervisor", "admin"} & set(self.roles):
             raise ValueError("supervises needs the supervisor (or admin) role in roles")
         return self
+
+    @field_validator("voicemail", mode="before")
+    @classmethod
+    def _voicemail_shorthand(cls, value: object) -> object:
+        # ``voicemail: true`` is a mailbox with the defaults; ``false`` none.
+        if value is True:
+            return {}
+        if value is False:
+            return None
+        return value
 
     @field_validator("password_ha1")
     @classmethod

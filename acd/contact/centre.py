@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -34,7 +35,7 @@ import structlog
 from acd.clock import Clock
 from acd.config import Dialplan
 from acd.contact.events import EventHub, event_json, store_row
-from acd.contact.mapping import REGISTERED, engine_config
+from acd.contact.mapping import BROWSER, REGISTERED, engine_config
 from acd.domain import (
     CALL_KINDS,
     AcdEngine,
@@ -92,8 +93,9 @@ class ContactCentre:
         self.directory: DeviceDirectory | None = None
         self._work: dict[str, Channel] = {}  # call id -> the channel it came by
         self._offers: dict[str, Channel] = {}  # offer id -> channel
-        self._registered: dict[str, bool] = {}
-        self._phone_agents: set[str] = set()
+        self._registered: dict[tuple[str, str], bool] = {}
+        # Agent -> its devices that register (reg, browser): what sync_registration watches.
+        self._phone_agents: dict[str, tuple[str, ...]] = {}
         self._pending: deque[Decision] = deque()
         self._applying = False
         self._timer: asyncio.TimerHandle | None = None
@@ -111,8 +113,8 @@ class ContactCentre:
         self.directory = directory
         # Agents with a registered-phone device: the ones sync_registration watches.
         self._phone_agents = {
-            name for name, agent in agents.items()
-            if any(d.id == REGISTERED for d in agent.devices)
+            name: ids for name, agent in agents.items()
+            if (ids := tuple(d.id for d in agent.devices if d.id in (REGISTERED, BROWSER)))
         }
         self.run(lambda now: self.engine.configure(queues, agents, now))
 
@@ -196,17 +198,19 @@ class ContactCentre:
 
     # -- registrations (D7) -------------------------------------------------------------
     def sync_registration(self, agent_id: str) -> None:
-        """Mirror whether the agent has a registered phone into the engine."""
-        if agent_id not in self._phone_agents or self.directory is None:
+        """Mirror whether the agent's phones (and browser phone) are registered into the engine."""
+        devices = self._phone_agents.get(agent_id)
+        if not devices or self.directory is None:
             return
-        has = self.directory.has_registration(agent_id)
-        if self._registered.get(agent_id) == has:
-            return
-        self._registered[agent_id] = has
-        if has:
-            self.run(lambda t: self.engine.device_registered(agent_id, REGISTERED, t))
-        else:
-            self.run(lambda t: self.engine.device_unregistered(agent_id, REGISTERED, t))
+        for device in devices:
+            has = self.directory.has_registration(agent_id, device)
+            if self._registered.get((agent_id, device)) == has:
+                continue
+            self._registered[(agent_id, device)] = has
+            if has:
+                self.run(partial(self.engine.device_registered, agent_id, device))
+            else:
+                self.run(partial(self.engine.device_unregistered, agent_id, device))
 
     async def _sync_loop(self) -> None:
         while True:

@@ -21,7 +21,7 @@ from acd.calls.ports import LegFactory, RecordSink
 from acd.calls.registry import CallRegistry
 from acd.config import Dialplan
 from acd.contact.agents import AgentCommands
-from acd.telephony.inbound import InboundInvite
+from acd.telephony.inbound import InboundInvite, InviteHandler
 from media.api import MediaEngineApi
 from media.prompts import PromptLibrary
 
@@ -56,6 +56,8 @@ class FeatureCodes:
         self.prompts: PromptLibrary | None = None
         self.languages: dict[str, str] = {}
         self.language = "en"
+        # Codes other layers carry out (the voicemail menu, forwarding: acd.flows).
+        self.others: dict[str, InviteHandler] = {}
 
     def configure(self, plan: Dialplan, prompts: PromptLibrary) -> None:
         """Prompts in each agent's first language, else the plan's."""
@@ -77,6 +79,10 @@ class FeatureCodes:
 
     # -- handler of acd.telephony.inbound ("feature") ---------------------------------
     def handle(self, invite: InboundInvite) -> None:
+        other = self.others.get(invite.feature or "")
+        if other is not None:
+            other(invite)
+            return
         agent, action = invite.caller.name, invite.feature or ""
         error = self.perform(agent, action)
         leg = self.legs.incoming(invite.request, invite.txn, invite.source)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from acd.config import Dialplan, Queue, User
 from acd.domain import AgentConfig, Device, MemberConfig, QueueConfig
-from acd.telephony.directory import REGISTERED, device_ids
+from acd.telephony.directory import BROWSER, REGISTERED, device_ids
 
-__all__ = ["REGISTERED", "overflow_destinations", "agent_config", "engine_config", "queue_config"]
+__all__ = ["BROWSER", "REGISTERED", "overflow_destinations", "agent_config", "engine_config", "queue_config"]
 
 def overflow_destinations(queue: Queue) -> dict[str, str]:
     """Q5/Q6/Q7: engine overflow reason -> the destination the queue names for it."""

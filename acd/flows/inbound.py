@@ -8,7 +8,7 @@ driven by a :class:`~acd.flows.session.FlowSession` in its own task.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -23,7 +23,8 @@ from acd.calls.status import Outcome
 from acd.config import Dialplan, Number
 from acd.config.types import Destination
 from acd.flows.runner import FlowRunner
-from acd.flows.session import CallerInfo, FlowSession
+from acd.flows.session import CallerGone, CallerInfo, FlowSession
+from acd.flows.transfer import Transfers
 from acd.logs import info_enabled
 from acd.telephony.inbound import InboundInvite
 from acd.telephony.outbound import OutboundRules
@@ -46,8 +47,10 @@ class InboundCalls:
         registry: CallRegistry[Call],
         records: RecordSink,
         spawn: Spawn,
+        transfers: Transfers | None = None,
     ) -> None:
         self.legs = legs
+        self.transfers = transfers
         self.media = media
         self.dialer = dialer
         self.registry = registry
@@ -85,7 +88,8 @@ class InboundCalls:
             self._start(invite, Destination(kind="echo"), None, plan.server.language)
             return
         info = self.caller_info(invite)
-        if runner.media_mode(info.source, user) == "passthrough":
+        direct = runner.forward(user, "always") is None
+        if direct and runner.media_mode(info.source, user) == "passthrough":
             self._direct(invite, info, user, runner)
         else:
             self._start(invite, Destination(kind="user", target=user), None, plan.server.language)
@@ -152,8 +156,49 @@ class InboundCalls:
             number = "anonymous"
         return CallerInfo(source, number, from_.display, invite.dialled)
 
+    def feature_flow(
+        self, invite: InboundInvite, run: Callable[[FlowSession], Awaitable[None]], *,
+        callee: str,
+    ) -> None:
+        """A feature code a user dialled that talks with them (the voicemail
+        menu, forwarding on and off): ``run`` drives the call."""
+        plan, prompts = self._plan(), self.prompts
+        assert prompts is not None
+        info = self.caller_info(invite)
+        call = self._call(invite, info, live=True, callee=callee, engages=False)
+        call.note = "feature_code"
+        user = plan.users.get(info.user or "")
+        language = user.languages[0] if user is not None and user.languages else (
+            plan.server.language
+        )
+        session = FlowSession(
+            call, caller=info, prompts=prompts, dialer=self.dialer, language=language
+        )
+        self.spawn(self._feature(session, run))
+
+    @staticmethod
+    async def _feature(session: FlowSession, run: Callable[[FlowSession], Awaitable[None]]) -> None:
+        call = session.call
+        structlog.contextvars.bind_contextvars(
+            call_id=call.id, caller=call.caller_number, callee=call.callee,
+        )
+        log.info("call in", source=session.caller.source, kind="feature")
+        try:
+            await run(session)
+        except CallerGone:
+            pass
+        except Exception:
+            log.exception("feature flow failed")
+            session.hangup("error", status=500)
+        if not session.gone.is_set():
+            session.hangup("flow end")
+
+    def refuse(self, invite: InboundInvite, status: int, reason: str, disposition: str) -> None:
+        self._refuse(invite, status, reason, disposition)
+
     def _call(
-        self, invite: InboundInvite, info: CallerInfo, *, live: bool, callee: str | None = None
+        self, invite: InboundInvite, info: CallerInfo, *, live: bool, callee: str | None = None,
+        engages: bool = True,
     ) -> Call:
         """The caller's call. Its record names the caller and callee one way (S2):
         a user by name, anyone else by E.164 number (the trunk's rules)."""
@@ -175,9 +220,12 @@ class InboundCalls:
             caller_name=info.display,
             callee=callee,
             external="inbound" if invite.caller.kind == "trunk" else None,
+            engages=engages,
         )
         if live:
             self._remember_setup(invite, call)
+            if self.transfers is not None:
+                call.on_refer = self.transfers.refer
         return call
 
     def _looped(self, invite: InboundInvite) -> bool:
@@ -280,6 +328,7 @@ class _Direct:
     def answered(self, attempt: Attempt, party: Party) -> bool:
         if self.call.ended:
             return False
+        self.call.agent_to_agent = self.runner.between_agents(self.call, party.user)
         self.call.connect(party)
         return True
 

@@ -24,6 +24,7 @@ from acd.config import Dialplan, Number
 from acd.config.menus import CollectDigits
 from acd.config.types import Destination
 from acd.flows.announcements import Announcements
+from acd.flows.forwarding import Forwarding
 from acd.flows.session import CallerGone, CallerInfo, FlowSession
 from acd.telephony.directory import DeviceDirectory
 from acd.telephony.trunks import OutboundRoute, TrunkRoutes
@@ -47,8 +48,10 @@ class FlowRunner:
         trunks: TrunkRoutes,
         announcements: Announcements,
         clock: Clock,
+        forwarding: Forwarding | None = None,
     ) -> None:
         self.plan = plan
+        self.forwarding = forwarding
         self.directory = directory
         self.trunks = trunks
         self.announcements = announcements
@@ -81,6 +84,9 @@ class FlowRunner:
         try:
             current: Next = await first if first is not None else destination
             for _ in range(MAX_STEPS):
+                if current is None and session.peer is not None:
+                    # Connected: the flow goes on where a transfer sends the caller.
+                    current = await session.talk()
                 if current is None:
                     break
                 steps.append(str(current))
@@ -88,9 +94,7 @@ class FlowRunner:
                 current = await self._step(session, current)
             else:
                 log.warning("dial plan loop: hanging up", steps=len(steps))
-            if session.peer is not None:
-                await session.wait_end()
-            elif not session.gone.is_set():
+            if not session.gone.is_set():
                 session.hangup("flow end")
         except CallerGone:
             pass
@@ -174,9 +178,23 @@ class FlowRunner:
             session.variables[collect.variable] = digits
         return collect.then
 
+    def forward(self, user_name: str, kind: str) -> Destination | None:
+        """P4: where ``user_name`` forwards ``kind`` (always, busy, no_answer):
+        the user's own setting, else the plan's."""
+        user = self.plan.users[user_name]
+        if self.forwarding is not None:
+            return self.forwarding.destination(user_name, user, kind)
+        found: Destination | None = getattr(user, f"forward_{kind}")
+        return found
+
     async def _to_user(self, session: FlowSession, target: str | None) -> Next:
-        """A user's devices, all at once (D7, P4); forwarding on busy/no answer."""
+        """A user's devices, all at once (D7, P4); forwarding always, on busy or
+        on no answer."""
         assert target is not None
+        always = self.forward(target, "always")
+        if always is not None:
+            session.variables.setdefault("forwarded_from", target)
+            return always
         passthrough = (
             not session.has_media and self.media_mode(session.caller.source, target) == "passthrough"
         )
@@ -186,12 +204,24 @@ class FlowRunner:
         if dial.targets:
             if not passthrough:
                 await session.open_media()
+            # Known before the answer, so the desktops see it as the call connects.
+            session.call.agent_to_agent = self.between_agents(session.call, dial.user)
             result = await session.connect(dial)
             if result.party is not None:
-                await session.wait_end()
-                return None
+                session.call.agent_to_agent = self.between_agents(session.call)
+                return await session.talk()
+            session.call.agent_to_agent = False
             outcome, status = result.outcome, result.status
         return await self.unanswered(session, target, outcome, status)
+
+    def between_agents(self, call: Call, joining: str | None = None) -> bool:
+        """O6: a direct call between two agents (users who answer queues);
+        ``joining``: a user about to join the call."""
+        users = [party.user for party in call.parties] + ([joining] if joining else [])
+        if call.external is not None or len(users) < 2:
+            return False
+        members = {name for queue in self.plan.queues.values() for name in queue.members}
+        return all(user in members for user in users)
 
     def user_dial(
         self, call: Call, caller: CallerInfo, number: Number | None, user_name: str, *,
@@ -219,7 +249,7 @@ class FlowRunner:
         """P4: the user did not answer: forward, a message, or the caller is told."""
         user = self.plan.users[user_name]
         busy = is_busy(outcome)
-        forward = user.forward_busy if busy else user.forward_no_answer
+        forward = self.forward(user_name, "busy" if busy else "no_answer")
         if forward is not None:
             return forward
         if user.no_answer_message:
@@ -248,18 +278,11 @@ class FlowRunner:
         """Through the trunk, showing the caller ID the plan gives (N3)."""
         await session.open_media()
         session.call.external = session.call.external or "outbound"
-        result = await session.connect(Dial(
-            targets=(route.dial_target(),),
-            from_uri=route.from_uri(session.caller_number, presented=session.caller.presented),
-            to_uri=route.uri,
-            credentials=route.credentials,
-            ring_timeout=OUTBOUND_RING_S,
-            max_forwards=hops_left(session.call),
-        ))
+        result = await session.connect(outbound_dial(session.call, session.caller, route))
         log.info("outbound", trunk=route.trunk, uri=route.uri, status=result.status)
         if result.party is not None:
-            await session.wait_end()
-        elif not session.answered:
+            return await session.talk()
+        if not session.answered:
             session.reject(result.status if result.status >= 400 else 480)
         else:
             session.hangup("outbound failed")
@@ -286,6 +309,18 @@ class FlowRunner:
             log.warning("prompt missing: skipped", prompt=reference)
             return None
         return await session.play([pcm], interruptible=interruptible)
+
+
+def outbound_dial(call: Call, caller: CallerInfo, route: OutboundRoute) -> Dial:
+    """A number through the trunk, showing ``caller`` as the plan says (N3)."""
+    return Dial(
+        targets=(route.dial_target(),),
+        from_uri=route.from_uri(caller.number, presented=caller.presented),
+        to_uri=route.uri,
+        credentials=route.credentials,
+        ring_timeout=OUTBOUND_RING_S,
+        max_forwards=hops_left(call),
+    )
 
 
 def hops_left(call: Call) -> int:

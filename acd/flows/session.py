@@ -25,6 +25,7 @@ from acd.calls.dialer import Attempt, Dial, Dialer, DialResult
 from acd.calls.media import play_ringback
 from acd.calls.party import Party
 from acd.config import Number
+from acd.config.types import Destination
 from media.api import MediaLegApi
 from media.codecs import Pcm
 from media.prompts import PromptLibrary
@@ -286,6 +287,29 @@ class FlowSession:
     async def wait_end(self) -> None:
         """Until the caller or the connected party hangs up."""
         await self.gone.wait()
+
+    async def talk(self) -> Destination | None:
+        """While the caller talks with whoever joined the call: None when the
+        call ends, or the destination a blind transfer hands the caller over
+        to (O7), where the caller's flow goes on. An attended transfer
+        changes whom the caller talks with and the wait goes on."""
+        if self.gone.is_set():
+            return None
+        handed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def hand_over(destination: str) -> None:
+            if not handed.done():
+                handed.set_result(destination)
+
+        self.call.on_handover = hand_over
+        try:
+            destination = await self.until(handed)
+        except CallerGone:
+            return None
+        finally:
+            if self.call.on_handover is hand_over:
+                self.call.on_handover = None
+        return Destination.parse(destination)
 
 
 class _Connecting:

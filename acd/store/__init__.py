@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from acd.store.bindings import SqlBindingStore
 from acd.store.callbacks import SqlCallbacks
 from acd.store.db import make_engine
+from acd.store.mailboxes import SqlMailboxes, SqlRecordings
 from acd.store.tables import Base, BindingRow, CallRecord, QueueEventRow
 from acd.store.writer import BackgroundWriter
 
@@ -44,6 +45,8 @@ class Store:
         self.writer = BackgroundWriter(self.sessions)
         self.bindings = SqlBindingStore(self.writer, self.sessions)
         self.callbacks = SqlCallbacks(self.sessions)
+        self.mailboxes = SqlMailboxes(self.sessions)
+        self.recordings = SqlRecordings(self.sessions)
 
     def close(self) -> None:
         self.writer.close()

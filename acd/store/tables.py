@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, Integer, String, Text
+from sqlalchemy import DateTime, Float, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -56,6 +56,8 @@ class CallRecord(Base):
     # Per media leg (JSON): packets and bytes each way, packets lost and
     # interarrival jitter (RFC 3550 A.3, A.8) as Jono received them.
     media: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # O7: seconds someone held the call (hold is neither talk, wrap-up nor idle).
+    hold_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     # The user who took the call: the queue's agent, else the dialled user who
     # answered (the agent desktop's "recent calls").
     agent: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
@@ -103,6 +105,73 @@ class CallbackRow(Base):
     closed_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class RecordingRow(Base):
+    """A call recording (O7): compressed audio kept with the call's record."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(256), index=True)
+    queue_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float] = mapped_column(Float)
+    started_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordingPlaybackRow(Base):
+    """The audit line of one playback of a recording (who listened, when)."""
+
+    __tablename__ = "recording_playbacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recording_id: Mapped[int] = mapped_column(Integer, index=True)
+    user: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class VoicemailRow(Base):
+    """A voicemail message (P4): who left it, when, and the compressed audio."""
+
+    __tablename__ = "voicemail_messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(128), index=True)
+    caller: Mapped[str] = mapped_column(String(256))
+    caller_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    call_id: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(8))  # new, saved
+    content_type: Mapped[str] = mapped_column(String(64))
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class GreetingRow(Base):
+    """A user's own voicemail greeting, recorded from the phone (*97)."""
+
+    __tablename__ = "voicemail_greetings"
+
+    mailbox: Mapped[str] = mapped_column(String(128), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_type: Mapped[str] = mapped_column(String(64))
+    audio: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class UserCallSettingsRow(Base):
+    """What a user set themselves (P4): forwarding by feature code or desktop,
+    and a voicemail PIN set on the web; each overrides the dial plan's."""
+
+    __tablename__ = "user_call_settings"
+
+    user: Mapped[str] = mapped_column(String(128), primary_key=True)
+    forward_always: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    forward_busy: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    forward_no_answer: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    voicemail_pin: Mapped[str | None] = mapped_column(String(256), nullable=True)  # a hash
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 class WebPasswordRow(Base):
     """A user's web password (argon2id hash; never the password, never the SIP one)."""
 

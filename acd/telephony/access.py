@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from acd.config.types import IpNet, parse_source
+from acd.telephony.phone_tokens import PhoneTokens
 from sip.auth import AuthThrottle, Credentials, DigestAuthenticator, NonceCounts, parse_digest
 from sip.errors import SipError
 from sip.message import Request
@@ -53,6 +54,7 @@ class Access:
         *,
         throttle: AuthThrottle | None = None,
         nonce_counts: NonceCounts | None = None,
+        phone_tokens: PhoneTokens | None = None,
     ) -> None:
         self.realm = realm
         self.secret = secret or secrets.token_bytes(32)
@@ -61,6 +63,8 @@ class Access:
         )
         self.throttle = throttle or AuthThrottle()
         self.users = users
+        self.phone_tokens = phone_tokens
+        self._now = 0.0
         self._credentials: dict[str, Credentials] = {}
         for name, user in users.items():
             password = getattr(user, "password", None)
@@ -92,7 +96,20 @@ class Access:
         return found
 
     def _lookup(self, username: str) -> Credentials | None:
-        return self._credentials.get(username)
+        found = self._credentials.get(username)
+        if found is None and self.phone_tokens is not None and PhoneTokens.is_token_name(username):
+            # A browser phone's token (acd.telephony.phone_tokens): its secret is the password.
+            token = self.phone_tokens.lookup(username, self._now)
+            if token is not None and token.user in self._credentials:
+                return Credentials(password=token.secret)
+        return found
+
+    def _owner(self, username: str) -> str:
+        """The user an authenticated name stands for (a phone token's owner)."""
+        if username in self._credentials or self.phone_tokens is None:
+            return username
+        token = self.phone_tokens.lookup(username, self._now)
+        return token.user if token is not None else username
 
     def authenticate(
         self, ua: UserAgent, request: Request, txn: object, now: float,
@@ -110,10 +127,11 @@ class Access:
         if refusal is not None:
             ua.respond(txn, request, 403)
             return None
+        self._now = now
         result = self.auth.verify(request.method, header, self._lookup, now)
         if result.ok and result.username is not None:
             self.throttle.succeeded(host, result.username, now)
-            return result.username
+            return self._owner(result.username)
         if header is not None and not result.stale:
             auth_log.warning(
                 "auth failed: source=%s port=%s user=%s method=%s reason=%s",

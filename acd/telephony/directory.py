@@ -8,6 +8,10 @@ Device ids, as the ACD knows them (see acd.contact.mapping):
 
 * ``reg``: every registered contact of the user (desk phone, softphone,
   browser), forked together;
+* ``browser``: when the user has a ``browser`` device, the contacts
+  registered over WebSocket (RFC 7118: the browser phone) are that device
+  instead of part of ``reg``, so a queue can ring desk phones, browsers or
+  both (D7);
 * ``static<i>`` / ``mobile<i>``: the user's i-th device in the dial plan,
   when it is of that kind.
 """
@@ -17,27 +21,36 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from acd.config import Dialplan, User
-from acd.telephony.targets import REGISTERED, DialTarget, target_of_uri
+from acd.telephony.targets import BROWSER, REGISTERED, DialTarget, target_of_uri
 from acd.telephony.trunks import TrunkRoutes
 from sip.registrar import LocationService
 from sip.transport import Target
 
-__all__ = ["REGISTERED", "DeviceDirectory", "DialTarget", "device_ids"]
+__all__ = ["BROWSER", "REGISTERED", "DeviceDirectory", "DialTarget", "device_ids"]
 
 REGISTERING_KINDS = ("phone", "softphone", "browser")
+WEBSOCKET = ("ws", "wss")
 
 
 def device_ids(user: User) -> list[tuple[str, str]]:
     """``(device id, kind)`` of the user's devices, as the ACD rings them."""
     kinds = [str(d.kind) for d in user.devices]
     out: list[tuple[str, str]] = []
-    registering = [k for k in kinds if k in REGISTERING_KINDS]
+    browser = BROWSER in kinds
+    registering = [k for k in kinds if k in REGISTERING_KINDS and not (browser and k == BROWSER)]
     if registering:
         out.append((REGISTERED, registering[0]))
+    if browser:
+        out.append((BROWSER, BROWSER))
     for index, kind in enumerate(kinds):
         if kind in ("static", "mobile"):
             out.append((f"{kind}{index}", kind))
     return out
+
+
+def has_browser_device(user: User) -> bool:
+    """Whether the user's browser phone is a device of its own (D7)."""
+    return any(d.kind == BROWSER for d in user.devices)
 
 
 class DeviceDirectory:
@@ -67,8 +80,17 @@ class DeviceDirectory:
             return False
         return aor_user == username or self.by_extension.get(aor_user) == username
 
-    def has_registration(self, user: str) -> bool:
-        return bool(self.location.lookup(user, self.clock()))
+    def has_registration(self, user: str, device: str = REGISTERED) -> bool:
+        """Whether ``device`` (``reg`` or ``browser``) of ``user`` has a live registration."""
+        conf = self.users.get(user)
+        split = conf is not None and has_browser_device(conf)
+        for binding in self.location.lookup(user, self.clock()):
+            over_websocket = binding.transport in WEBSOCKET
+            if device == BROWSER and over_websocket:
+                return True
+            if device == REGISTERED and not (split and over_websocket):
+                return True
+        return False
 
     def targets(self, user: str, devices: Sequence[str] | None = None) -> list[DialTarget]:
         """Every contact to ring for ``user``'s ``devices`` (None: all of them)."""
@@ -77,7 +99,9 @@ class DeviceDirectory:
             return []
         out: list[DialTarget] = []
         if devices is None or REGISTERED in devices:
-            out += self._registered(user)
+            out += self._registered(user, browser=False if has_browser_device(conf) else None)
+        if has_browser_device(conf) and (devices is None or BROWSER in devices):
+            out += self._registered(user, browser=True)
         for index, device in enumerate(conf.devices):
             device_id = f"{device.kind}{index}"
             if devices is not None and device_id not in devices:
@@ -90,15 +114,20 @@ class DeviceDirectory:
                     out.append(DialTarget(route.uri, route.target, device_id))
         return out
 
-    def _registered(self, user: str) -> list[DialTarget]:
+    def _registered(self, user: str, browser: bool | None = None) -> list[DialTarget]:
+        """Registered contacts: all (``browser`` None), over WebSocket only (True) or
+        the others (False)."""
         out: list[DialTarget] = []
+        device = BROWSER if browser else REGISTERED
         for binding in self.location.lookup(user, self.clock()):
+            if browser is not None and (binding.transport in WEBSOCKET) != browser:
+                continue
             source = binding.source
             if isinstance(source, Target) and binding.prefers_source():
-                out.append(DialTarget(binding.contact, source))
+                out.append(DialTarget(binding.contact, source, device))
             else:
                 try:
-                    out.append(DialTarget(binding.contact, target_of_uri(binding.contact)))
+                    out.append(DialTarget(binding.contact, target_of_uri(binding.contact), device))
                 except Exception:
                     continue
         return out

@@ -33,7 +33,10 @@ from sip.ua import UserAgent
 
 InviteKind = Literal["feature", "extension", "number"]
 INVITE_KINDS: tuple[InviteKind, ...] = ("feature", "extension", "number")
-AGENT_CODES = ("login", "logout", "pause", "unpause")
+# Feature codes dialled as they are, then those followed by a target (*72 1003).
+AGENT_CODES = ("login", "logout", "pause", "unpause", "voicemail", "forward_off")
+PREFIX_CODES = ("forward_on",)
+SubscribeHandler = Callable[[UserAgent, Access, Request, object, Target], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,8 @@ class InboundInvite:
     source: Target
     caller: Caller
     dialled: str  # the number or code dialled (empty when the URI has no user)
-    feature: str | None = None  # login, logout, pause, unpause
+    # login, logout, pause, unpause, voicemail, forward_on, forward_off
+    feature: str | None = None
 
     def request_hops(self) -> int:
         """Max-Forwards of the INVITE (RFC 3261 §20.22; 70 when absent)."""
@@ -73,9 +77,12 @@ class InboundDispatch:
         self.registrar = registrar
         self.plan = plan
         self.invites: dict[InviteKind, InviteHandler] = {}
+        self.subscribe_handler: SubscribeHandler | None = None
         self._methods: dict[str, Callable[[UserAgent, Request, object, Target], None]] = {
             "REGISTER": self._register,
             "INVITE": self._invite,
+            "SUBSCRIBE": self._subscribe,
+            "REFER": self._refer,
         }
 
     def handle(self, kind: InviteKind, handler: InviteHandler) -> None:
@@ -101,6 +108,19 @@ class InboundDispatch:
         plan = self.plan
         assert plan is not None
         self.registrar.register(ua, plan.access, plan.directory, request, txn, source)
+
+    def _subscribe(self, ua: UserAgent, request: Request, txn: object, source: Target) -> None:
+        plan = self.plan
+        assert plan is not None
+        if self.subscribe_handler is None:
+            ua.respond(txn, request, 489, headers=(("Allow-Events", ""),))
+            return
+        self.subscribe_handler(ua, plan.access, request, txn, source)
+
+    def _refer(self, ua: UserAgent, request: Request, txn: object, source: Target) -> None:
+        # RFC 3515 §2.4.2: "If the approval ... is immediately denied, the UA
+        # MAY decline the request": Jono transfers calls it is part of only.
+        ua.respond(txn, request, 403, "Transfer Needs A Call")
 
     def _invite(self, ua: UserAgent, request: Request, txn: object, source: Target) -> None:
         plan = self.plan
@@ -133,6 +153,9 @@ class InboundDispatch:
         codes = self.plan.feature_codes
         for action in AGENT_CODES:
             if dialled == getattr(codes, action):
+                return action
+        for action in PREFIX_CODES:
+            if dialled.startswith(getattr(codes, action)):
                 return action
         return None
 

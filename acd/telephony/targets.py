@@ -8,6 +8,7 @@ from sip.headers import SipUri
 from sip.transport import Target
 
 REGISTERED = "reg"  # the device id of all of a user's registered contacts
+BROWSER = "browser"  # a user's browser phones (registered over WebSocket), when a device of theirs
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,4 +26,10 @@ def target_of_uri(uri: str) -> Target:
     transport = parsed.transport
     default_port = 5061 if parsed.scheme == "sips" else 5060
     host = parsed.host.strip("[]")
-    return Target("tcp" if transport == "tcp" else "udp", host, parsed.port or default_port)
+    # RFC 3261 §19.1.2/§26.2.2: a sips URI is reached over TLS; otherwise
+    # the transport parameter says which (UDP by default, §18.1.1).
+    if parsed.scheme == "sips" or transport == "tls":
+        kind = "tls"
+    else:
+        kind = "tcp" if transport == "tcp" else "udp"
+    return Target(kind, host, parsed.port or default_port)

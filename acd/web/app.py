@@ -27,6 +27,12 @@ POST /api/reload                   re-read the dial plan (admins); 400 with the 
 GET  /api/media                    media legs, streams, ticker lateness (supervisors, admins)
 GET|POST /api/auth/tokens          API tokens: list, issue (from a session)
 DELETE /api/auth/tokens/{id}       revoke a token
+POST /api/phone/token             short-lived SIP credentials for this page's browser phone
+
+Browser phone (issue 15):
+GET  /phone                        the browser phone on a page of its own
+WS   /sip                          SIP over WebSocket (RFC 7118, subprotocol "sip"); public
+                                   like the SIP ports: SIP digest authenticates what runs over it
 """
 
 from __future__ import annotations
@@ -38,8 +44,9 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from acd.web import phone, sip_socket
 from acd.web.auth import AuthMiddleware, login_routes, token_routes
-from acd.web.routers import admin, agents, callbacks, desk, events, pages, queues
+from acd.web.routers import admin, agents, callbacks, desk, events, pages, personal, queues
 from acd.web.services import WebServices
 from acd.web.vendor import vendor_mount
 
@@ -55,9 +62,14 @@ def build_app(services: WebServices) -> Starlette:
         *queues.routes(services),
         *agents.routes(services),
         *desk.routes(services),
+        *personal.routes(services),
         *callbacks.routes(services),
         *events.routes(services),
         Mount("/static/desk", app=StaticFiles(directory=STATIC), name="desk_static"),
+        *phone.routes(),
+        phone.token_route(services.phone_tokens),
+        # The transports are filled in once the web server knows its port (acd.bootstrap).
+        sip_socket.route(services.sip_websockets),
         vendor_mount(),
     ]
     return Starlette(routes=routes, middleware=[Middleware(AuthMiddleware, auth=services.auth)])

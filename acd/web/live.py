@@ -29,6 +29,7 @@ from typing import Any
 
 from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
+from acd.contact.call_control import CallControl
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import QueuedCaller, VoiceChannel
@@ -36,7 +37,7 @@ from acd.domain import AcdError, AgentSnapshot, AgentState
 from acd.web.access import Visibility
 from acd.web.today import Today
 
-AGENT_EVENTS = ("agent_state", "logged_out", "agent_settings", "callout")
+AGENT_EVENTS = ("agent_state", "logged_out", "agent_settings", "callout", "call_control")
 
 
 class LiveView:
@@ -47,7 +48,9 @@ class LiveView:
         voice: VoiceChannel,
         callouts: Callouts,
         today: Today,
+        control: CallControl | None = None,
     ) -> None:
+        self.control = control
         self.centre = centre
         self.registry = registry
         self.voice = voice
@@ -96,6 +99,8 @@ class LiveView:
             "offer": self._offer(snap),
             "call": self._call(snap),
             "callout": callout.view() if callout is not None else None,
+            # O7: hold, recording, consultation and the last step on the agent's call.
+            "control": self.control.view(agent) if self.control is not None else None,
             "wrap_up_until": wrap_until,
             "handled_today": self.today.agent(agent, now),
             "at": now if at is None else at,
@@ -252,6 +257,13 @@ class LiveView:
         self._mark(self._dirty_agents, agent, at)
         for queue in self._member_of(agent):
             self._mark(self._dirty_queues, queue, at)
+        if kind == "agent_state":
+            # Someone joining my call changes my call's view too (who talks,
+            # O6 between agents): the other users on it are drawn again.
+            for call in self.registry.of_user(agent):
+                for party in call.parties:
+                    if party.user is not None and party.user != agent:
+                        self._mark(self._dirty_agents, party.user, at)
 
     def _count(self, event: dict[str, Any]) -> None:
         """Today's figures, and which wrap-up an agent who answered will be in."""

@@ -6,19 +6,23 @@ directory and the store's read-back of an agent's recent calls."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
+from acd.contact.personal import Personal
 from acd.store.recent import RecentCall
+from acd.telephony.phone_tokens import PhoneTokens
 from acd.web.auth import WebAuth
 from acd.web.contacts import Directory
 from acd.web.live import LiveView
+from sip.transport_ws import WsTransport
 
 RecentCalls = Callable[[str, str], Awaitable[list[RecentCall]]]
 
@@ -36,4 +40,10 @@ class WebServices:
     contacts: Directory
     recent: RecentCalls | None = None  # None: no store to read (tests with a fake one)
     metrics: Callable[[], bytes] = lambda: b""  # Prometheus text
+    control: CallControl | None = None  # hold, transfer, consult, recording (O7)
+    personal: Personal | None = None  # voicemail, forwarding, recordings (P4, O7)
     callbacks: CallbackList | None = None  # the callback list (B5)
+    # SIP over WebSocket on the web port (RFC 7118): "ws" and/or "wss" -> transport.
+    sip_websockets: dict[str, WsTransport] = field(default_factory=dict)
+    # The browser phones' short-lived SIP credentials (POST /api/phone/token).
+    phone_tokens: PhoneTokens = field(default_factory=PhoneTokens)

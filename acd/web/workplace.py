@@ -27,13 +27,16 @@ from acd.calls.call import Call
 from acd.calls.registry import CallRegistry
 from acd.config import Dialplan, Server
 from acd.contact.agents import AgentCommands
+from acd.contact.call_control import CallControl
 from acd.contact.callback_list import CallbackList
 from acd.contact.callout import Callouts
 from acd.contact.centre import ContactCentre
 from acd.contact.channels.voice import VoiceChannel
+from acd.contact.personal import Personal
 from acd.store import Store
 from acd.store.accounts import SqlAccounts
 from acd.store.recent import RecentCall, queue_steps_since, recent_calls
+from acd.telephony.phone_tokens import PhoneTokens
 from acd.web.access import roles_from
 from acd.web.app import build_app
 from acd.web.auth import (
@@ -46,7 +49,9 @@ from acd.web.auth import (
 from acd.web.contacts import Directory
 from acd.web.live import LiveView
 from acd.web.services import WebServices
+from acd.web.sip_socket import PATH as SIP_WEBSOCKET_PATH
 from acd.web.today import Today
+from sip.transport_ws import WsTransport
 
 log = structlog.stdlib.get_logger("jono.web")
 
@@ -65,6 +70,10 @@ class RunningServer(Protocol):
     registry: CallRegistry[Call]
     voice: VoiceChannel
     callouts: Callouts
+    phone_tokens: PhoneTokens
+    sip_websockets: dict[str, WsTransport]
+    call_control: CallControl
+    personal: Personal
     callback_list: CallbackList
 
     def reload(self) -> list[str]: ...
@@ -112,6 +121,9 @@ def auth_settings(server: Server) -> AuthSettings:
         allowed_hosts=tuple(hosts),
         trusted_proxies=tuple(http.trusted_proxies),
         trusted_origins=tuple(o.rstrip("/") for o in http.trusted_origins),
+        # SIP over WebSocket answers without a web session, like the SIP ports:
+        # SIP digest authenticates every REGISTER and call over it (issue 15).
+        public_paths=AuthSettings().public_paths | {SIP_WEBSOCKET_PATH},
     )
 
 
@@ -131,12 +143,16 @@ def build_web(
         accounts=accounts, roles=roles_from(lambda: centre.plan),
         settings=auth_settings(plan.server), clock=clock, hasher=hasher,
     )
+    # A browser phone's SIP credentials end with the session that asked for them.
+    auth.session_ended.append(server.phone_tokens.revoke_session)
     today = Today(plan.server.timezone, plan.server.desktop.service_level)
     if store is not None:
         now = centre.now()
         steps = queue_steps_since(store.sessions, today.start_of_day(now))
         today.load(((s.kind, s.queue, s.agent, s.wait) for s in steps), now)
-    live = LiveView(centre, server.registry, server.voice, server.callouts, today)
+    live = LiveView(
+        centre, server.registry, server.voice, server.callouts, today, server.call_control
+    )
     base = Path(server.config_path).resolve().parent if server.config_path else Path(".")
     recent = None
     if store is not None:
@@ -150,5 +166,7 @@ def build_web(
         media_status=server.media_status, auth=auth, live=live, callouts=server.callouts,
         registry=server.registry, contacts=Directory(base), recent=recent,
         metrics=server.metrics_text, callbacks=server.callback_list,
+        phone_tokens=server.phone_tokens, sip_websockets=server.sip_websockets,
+        control=server.call_control, personal=server.personal,
     )
     return Web(app=build_app(services), services=services, accounts=accounts)

@@ -19,6 +19,10 @@ One rtpengine call per Jono media leg, with two participants ("monologues"):
   reaches Jono: two rtpengine hops, kernel-forwarded where rtpengine's kernel module
   is loaded. Leaving direct is the same exchange pointing back at the inner legs.
 
+WebRTC legs (browsers) are not anchored by rtpengine: open_webrtc_leg gives a leg of
+the built-in engine (``local``), and a bridge between it and an rtpengine leg is the
+local bridge of that leg's inner leg with it (routed via Jono, never direct).
+
 While direct, Jono's inner legs hear nothing, so their dead-leg detection is off and
 the engine asks rtpengine instead ("query": the ext stream's last packet). A leg's
 figures (stats) come from rtpengine's packet counters, loss and jitter from Jono's
@@ -387,6 +391,10 @@ class RtpengineLeg:
         self._take_counters(reply)
 
 
+def _inner(leg: RtpengineLeg | MediaLeg) -> MediaLeg:
+    return leg.inner if isinstance(leg, RtpengineLeg) else leg
+
+
 class RtpengineEngine:
     """The engine the application gets when ``media: {engine: rtpengine}``: legs are
     anchored by rtpengine (ng protocol), prompts, music, DTMF, echo and recording are
@@ -441,23 +449,39 @@ class RtpengineEngine:
             )
         return leg
 
+    async def open_webrtc_leg(self) -> MediaLeg:
+        """A browser's leg: terminated by the local engine (ICE, DTLS-SRTP and Opus are
+        Jono's, media/webrtc/), not anchored by rtpengine. bridge() accepts it."""
+        return await self.local.open_webrtc_leg()
+
     def _forget(self, leg: RtpengineLeg) -> None:
         self._legs.pop(id(leg), None)
 
-    def bridge(self, a: RtpengineLeg, b: RtpengineLeg) -> None:
+    def bridge(self, a: RtpengineLeg | MediaLeg, b: RtpengineLeg | MediaLeg) -> None:
         """Bridge two legs: at once through Jono (the inner legs are bridged), then
-        direct in rtpengine when nothing needs Jono in the middle."""
+        direct in rtpengine when nothing needs Jono in the middle. A local leg (a
+        browser's, open_webrtc_leg) is bridged with the other's inner leg, via Jono."""
         if a is b:
             raise ValueError("cannot bridge a leg to itself")
         for leg in (a, b):
             self.unbridge(leg)
-        self.local.bridge(a.inner, b.inner)
-        a.peer, b.peer = b, a
-        a._reroute()
+        if isinstance(a, RtpengineLeg) and isinstance(b, RtpengineLeg):
+            self.local.bridge(a.inner, b.inner)
+            a.peer, b.peer = b, a
+            a._reroute()
+            return
+        self.local.bridge(_inner(a), _inner(b))
+        for leg in (a, b):
+            if isinstance(leg, RtpengineLeg):
+                leg._reroute()  # no RtpengineLeg peer: stays routed via Jono
 
-    def unbridge(self, leg: RtpengineLeg) -> None:
+    def unbridge(self, leg: RtpengineLeg | MediaLeg) -> None:
+        if not isinstance(leg, RtpengineLeg):
+            self.local.unbridge(leg)  # a local leg: its peer is an inner leg or local
+            return
         peer = leg.peer
         if peer is None:
+            self.local.unbridge(leg.inner)  # bridged with a local leg, or not at all
             return
         leg.peer = None
         if peer.peer is leg:

@@ -38,6 +38,7 @@ from media.prompt_words import ewt_sequence, position_sequence
 
 if TYPE_CHECKING:
     from acd.calls.dialer import Dialer
+    from acd.calls.recording import Recordings
 
 log = structlog.stdlib.get_logger("jono.acd")
 
@@ -53,9 +54,12 @@ def whisper_beep(rate: int = 8000) -> np.ndarray:
 class VoiceChannel:
     """The contact centre's :class:`~acd.contact.centre.Channel` for calls."""
 
-    def __init__(self, centre: ContactCentre, dialer: Dialer) -> None:
+    def __init__(
+        self, centre: ContactCentre, dialer: Dialer, recordings: Recordings | None = None
+    ) -> None:
         self.centre = centre
         self.dialer = dialer
+        self.recordings = recordings
         self.callers: dict[str, QueuedCaller] = {}
         self.offers: dict[str, VoiceOffer] = {}
 
@@ -111,7 +115,8 @@ class VoiceChannel:
             caller.overflow(None)
 
     def left(self, caller: QueuedCaller) -> None:
-        self.callers.pop(caller.call_id, None)
+        if self.callers.get(caller.call_id) is caller:
+            del self.callers[caller.call_id]
         if caller.in_queue:
             caller.in_queue = False
             self.centre.leave(caller.call_id)
@@ -149,6 +154,8 @@ class QueuedCaller:
     # -- the waiting loop --------------------------------------------------
     async def run(self) -> Next:
         session = self.session
+        # O7: a caller held by the agent hears this queue's music too.
+        session.call.moh_class = self.settings.moh_class
         await session.ready()
         self.joined_at = self.channel.centre.now()
         self.channel.join(self)
@@ -164,9 +171,12 @@ class QueuedCaller:
         finally:
             self._stop_tasks()
         if kind == "bridged":
-            await session.wait_end()
-            self.channel.left(self)
-            return None
+            try:
+                # O7: a transfer may send the caller on; the agent's part ends
+                # when the agent leaves the call (see bridge()).
+                return await session.talk()
+            finally:
+                self.channel.left(self)
         self.hold_mode = None
         if session.gone.is_set():
             return None
@@ -203,6 +213,8 @@ class QueuedCaller:
     async def _announce(self) -> None:
         s = self.settings
         try:
+            if s.record and s.record_announcement:
+                await self._say_ref(s.record_announcement)
             if s.entry_announcement:
                 await self._say_ref(s.entry_announcement)
             await self._offer_callback()
@@ -370,7 +382,17 @@ class QueuedCaller:
             _drop(party)
             return
         whisper = self.settings.whisper
+
+        def agent_left(left_call: object, left: Party) -> None:
+            if left is party:
+                self.channel.left(self)  # the agent transferred the caller: wrap-up
+
+        call.on_party_left.append(agent_left)
         call.connect(party, bridge=not whisper)
+        call.queue = self.queue_id
+        recordings = self.channel.recordings
+        if self.settings.record and recordings is not None:
+            recordings.start(call, by=f"queue:{self.queue_id}", queue=self.queue_id)
         if not whisper or party.media is None:
             return
         pcm = whisper_beep()

@@ -75,6 +75,9 @@ class WebAuth:
         self.throttle = LoginThrottle(self.settings.throttle)
         self.trusted_proxies: tuple[Network, ...] = parse_networks(self.settings.trusted_proxies)
         self._purged_at = float("-inf")
+        # Called with a session's id_hash when it ends here (sign-out, expiry, roles
+        # gone): what was handed out on its strength ends too (browser phone tokens).
+        self.session_ended: list[Callable[[str], None]] = []
 
     # -- sign-in ---------------------------------------------------------
 
@@ -121,7 +124,12 @@ class WebAuth:
 
     async def sign_out(self, session: WebSession, client: ClientInfo) -> None:
         await self.sessions.remove(session.id_hash)
+        self._ended(session.id_hash)
         log.info("logout: user=%s source=%s", shown(session.user), client.address)
+
+    def _ended(self, id_hash: str) -> None:
+        for listener in self.session_ended:
+            listener(id_hash)
 
     # -- who is this request --------------------------------------------
 
@@ -133,10 +141,12 @@ class WebAuth:
         s = self.settings
         if session.expired(now, idle_timeout=s.session_idle_timeout, max_age=s.session_max_age):
             await self.sessions.remove(session.id_hash)
+            self._ended(session.id_hash)
             return None
         roles = self.roles(session.user)
         if roles is None:
             await self.sessions.remove(session.id_hash)
+            self._ended(session.id_hash)
             return None
         if now - session.last_seen_at >= SESSION_TOUCH_INTERVAL:
             await self.sessions.touch(session.id_hash, now)

@@ -10,6 +10,14 @@ POST   /api/desk/callout       {"number", "caller_id", "label"}: ring me, then t
 DELETE /api/desk/callout       cancel while connecting (or hang up the call-out)
 POST   /api/desk/hangup        end the call I am on
 GET    /api/desk/calls         my recent calls: inbound, outbound, missed
+GET    /api/desk/control       my call's hold, recording and consultation state (O7)
+POST   /api/desk/hold          hold my call (the other party hears music) / resume
+POST   /api/desk/resume
+POST   /api/desk/transfer      {"to"}: blind transfer to a user, queue, plan number, number
+POST   /api/desk/consult       {"to"}: hold the caller and call a user or a number
+POST   /api/desk/consult/complete   join the caller to the consulted party, I leave
+DELETE /api/desk/consult       cancel: hang up the consulted party, the caller is back
+POST   /api/desk/record        {"action": start|pause|resume|stop, "announce": bool}
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from acd.contact.call_control import ControlError
 from acd.contact.callout import CallOutError
 from acd.web.access import member_queues, visibility
 from acd.web.auth import csrf_token, principal
@@ -123,7 +132,47 @@ def routes(services: WebServices) -> list[Route]:
             for c in calls
         ]})
 
+    async def control(request: Request) -> Response:
+        """O7: one handler for the call-control operations, by path and method."""
+        who = principal(request)
+        ops = services.control
+        if ops is None:
+            return JSONResponse({"error": "call control is not available"}, status_code=503)
+        path = request.url.path.removeprefix("/api/desk/")
+        try:
+            if request.method == "GET":
+                return JSONResponse(ops.view(who.user) or {})
+            if path == "hold":
+                return JSONResponse(ops.hold(who.user))
+            if path == "resume":
+                return JSONResponse(ops.resume(who.user))
+            if path == "consult/complete":
+                return JSONResponse(ops.complete(who.user))
+            if path == "consult" and request.method == "DELETE":
+                return JSONResponse(ops.cancel(who.user))
+            body = await json_body(request)
+            if isinstance(body, Response):
+                return body
+            if path == "record":
+                return JSONResponse(ops.record(who.user, str(body.get("action", "")),
+                                               announce=body.get("announce") is True))
+            target = body.get("to")
+            if not isinstance(target, str) or not target.strip():
+                return JSONResponse({"error": "to: a user, queue or number"}, status_code=400)
+            if path == "transfer":
+                return JSONResponse(ops.transfer(who.user, target), status_code=202)
+            return JSONResponse(ops.consult(who.user, target), status_code=202)
+        except ControlError as err:
+            return JSONResponse({"error": str(err)}, status_code=err.status)
+
     return [
+        Route("/api/desk/control", control),
+        Route("/api/desk/hold", control, methods=["POST"]),
+        Route("/api/desk/resume", control, methods=["POST"]),
+        Route("/api/desk/transfer", control, methods=["POST"]),
+        Route("/api/desk/consult", control, methods=["POST", "DELETE"]),
+        Route("/api/desk/consult/complete", control, methods=["POST"]),
+        Route("/api/desk/record", control, methods=["POST"]),
         Route("/api/me", me),
         Route("/api/snapshot", snapshot),
         Route("/api/contacts", contacts),

@@ -29,8 +29,8 @@ from acd.web.services import WebServices
 SSE_KEEPALIVE_S = 15.0  # and how often a stream checks that its session still holds
 BATCH = 200  # events per write at most
 TYPES = frozenset({
-    "queue_event", "agent_state", "logged_out", "agent_settings", "callout", "agent", "queue",
-    "callback",
+    "queue_event", "agent_state", "logged_out", "agent_settings", "callout", "call_control",
+    "agent", "queue", "callback",
 })
 
 

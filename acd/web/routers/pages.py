@@ -68,6 +68,11 @@ def routes(services: WebServices) -> list[Route]:
         who = principal(request)
         text, html = common(request)
         board = who.is_supervisor or who.is_admin
+        # The browser phone starts by itself for a user whose plan has a browser
+        # device (D7); anyone else can switch it on in the page.
+        user = centre.plan.users.get(who.user) if centre.plan is not None else None
+        has_browser = user is not None and any(d.kind == "browser" for d in user.devices)
+        text["browser_phone"] = "on" if has_browser else "off"
         html["wallboard_link"] = '<a href="/wallboard">Wallboard</a>' if board else ""
         return page(render("desk.html", html=html, **text))
 

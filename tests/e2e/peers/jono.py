@@ -116,8 +116,18 @@ class JonoServer:
         return f"{self.host}:{self.port}"
 
     def uri(self, user: str, transport: str = "udp") -> str:
+        if transport == "tls":
+            return f"sip:{user}@{self.tls_address};transport=tls"
         suffix = ";transport=tcp" if transport == "tcp" else ""
         return f"sip:{user}@{self.host}:{self.port}{suffix}"
+
+    @property
+    def tls_address(self) -> str:
+        """``host:port`` of SIP over TLS (the plan's ``server.tls.listen``)."""
+        tls = self.config["server"].get("tls")
+        if not tls or "listen" not in tls:
+            raise AssertionError("this server has no server.tls.listen in its plan")
+        return str(tls["listen"])
 
     def start(self) -> JonoServer:
         """Start and wait for OPTIONS 200. A port picked by ``free_port`` can be

@@ -154,10 +154,13 @@ class PjsuaPhone:
         *,
         transport: str = "udp",
         timeout: float = 5.0,
+        mwi: bool = False,
     ) -> int:
-        """Register with digest credentials; the final status code (200 = registered)."""
+        """Register with digest credentials; the final status code (200 = registered).
+        ``mwi``: also subscribe to the mailbox's message-summary (RFC 3842)."""
         self.command(
-            "register", user=user, password=password, registrar=registrar, transport=transport
+            "register", user=user, password=password, registrar=registrar, transport=transport,
+            mwi=mwi,
         )
         event = self.wait_event(
             "registered", timeout=timeout, where=lambda e: int(e.get("code", 0)) >= 200
@@ -173,8 +176,23 @@ class PjsuaPhone:
     def auto_answer(self, code: int = 200) -> None:
         self.command("auto_answer", code=code)
 
-    def hangup(self) -> None:
-        self.command("hangup")
+    def hangup(self, call: int | None = None) -> None:
+        self.command("hangup", call=call)
+
+    def hold(self, call: int | None = None) -> None:
+        """Put the call on hold: re-INVITE with a=sendonly (RFC 3264 §8.4)."""
+        self.command("hold", call=call)
+
+    def unhold(self, call: int | None = None) -> None:
+        self.command("unhold", call=call)
+
+    def transfer(self, uri: str, call: int | None = None) -> None:
+        """Blind transfer: REFER with Refer-To ``uri`` (RFC 3515)."""
+        self.command("xfer", uri=uri, call=call)
+
+    def transfer_replacing(self, call: int, to: int) -> None:
+        """Attended transfer: REFER on ``call`` whose Refer-To replaces call ``to`` (RFC 3891)."""
+        self.command("xfer_replaces", call=call, to=to)
 
     def play(self, path: Path, *, loop: bool = True) -> None:
         self.command("play", path=str(path), loop=loop)
@@ -185,15 +203,8 @@ class PjsuaPhone:
     def stop_record(self) -> None:
         self.command("stop_record")
 
-    def dtmf(self, digits: str) -> None:
-        self.command("dtmf", digits=digits)
-
-    def hold(self) -> None:
-        """Put the newest call on hold (a re-INVITE with a=sendonly)."""
-        self.command("hold")
-
-    def unhold(self) -> None:
-        self.command("unhold")
+    def dtmf(self, digits: str, call: int | None = None) -> None:
+        self.command("dtmf", digits=digits, call=call)
 
     def wait_media_status(self, status: str, *, timeout: float = 5.0) -> Event:
         return self.wait_event(

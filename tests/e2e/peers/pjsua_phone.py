@@ -6,21 +6,27 @@ root, ``python -m tests.e2e.peers.pjsua_phone``) process. The pytest side
 uses :class:`peers.pjsua_client.PjsuaPhone`.
 
 Commands (one JSON object per line, ``"id"`` echoed back in the reply):
-  {"cmd": "register", "user", "password", "registrar": "host:port", "transport": "udp"|"tcp"}
+  {"cmd": "register", "user", "password", "registrar": "host:port", "transport": "udp"|"tcp"|"tls",
+   "mwi": false}                     mwi: subscribe to message-summary (RFC 3842)
   {"cmd": "call", "uri"}             -> reply carries "call"
   {"cmd": "answer", "code": 200}     answers the newest incoming call
   {"cmd": "auto_answer", "code": 200}
-  {"cmd": "hangup"}                  all calls
+  {"cmd": "hangup", "call": n}       that call, or all calls without "call"
+  {"cmd": "hold", "call": n} / {"cmd": "unhold", "call": n}   re-INVITE sendonly / sendrecv
+  {"cmd": "xfer", "call": n, "uri"}  blind transfer: REFER (RFC 3515)
+  {"cmd": "xfer_replaces", "call": n, "to": m}  attended: REFER on n replacing call m
   {"cmd": "play", "path", "loop": true}
   {"cmd": "record", "path"} / {"cmd": "stop_record"}
   {"cmd": "dtmf", "digits"}
   {"cmd": "rtp_stats"}               -> reply carries "rx", "tx" (RTP packets)
-  {"cmd": "hold"} / {"cmd": "unhold"}  re-INVITE the newest call sendonly / sendrecv
   {"cmd": "quit"}
+Commands without "call" act on the newest active call.
 Replies: {"event": "ok"|"error", "id", ...}. Events:
   ready(port), registered(code, reason), incoming(call, from),
-  state(call, state, code, reason), media(call, active), dtmf(call, digit),
-  media_status(call, status): ACTIVE, LOCAL_HOLD, REMOTE_HOLD, NONE or ERROR.
+  state(call, state, code, reason), media(call, active, dir), dtmf(call, digit),
+  media_status(call, status): ACTIVE, LOCAL_HOLD, REMOTE_HOLD, NONE or ERROR,
+  xfer_status(call, code, reason, final) (NOTIFYs of a REFER we sent),
+  mwi(state, body) (message-summary NOTIFYs, subscribed or unsolicited).
 
 The process polls ``libHandleEvents`` from its main loop (no pjsua threads).
 """
@@ -84,11 +90,21 @@ class PhoneCall(pj.Call):  # type: ignore[misc]
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         info = self.getInfo()
         for index, media in enumerate(info.media):
-            if media.type == pj.PJMEDIA_TYPE_AUDIO:
-                emit("media_status", call=self.number, status=MEDIA_STATUS.get(media.status, "?"))
-            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+            if media.type != pj.PJMEDIA_TYPE_AUDIO:
+                continue
+            emit("media_status", call=self.number, status=MEDIA_STATUS.get(media.status, "?"))
+            if media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 self.phone.connect_audio(self.getAudioMedia(index))
-                emit("media", call=self.number, active=True)
+                emit("media", call=self.number, active=True, dir=int(media.dir))
+            elif media.status in (pj.PJSUA_CALL_MEDIA_LOCAL_HOLD, pj.PJSUA_CALL_MEDIA_REMOTE_HOLD):
+                held = "local" if media.status == pj.PJSUA_CALL_MEDIA_LOCAL_HOLD else "remote"
+                emit("media", call=self.number, active=False, hold=held)
+
+    def onCallTransferStatus(self, prm: Any) -> None:  # noqa: N802
+        emit(
+            "xfer_status", call=self.number, code=int(prm.statusCode), reason=str(prm.reason),
+            final=bool(prm.finalNotify),
+        )
 
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
         emit("dtmf", call=self.number, digit=str(prm.digit))
@@ -101,6 +117,11 @@ class PhoneAccount(pj.Account):  # type: ignore[misc]
 
     def onRegState(self, prm: Any) -> None:  # noqa: N802
         emit("registered", code=int(prm.code), reason=str(prm.reason), expires=int(prm.expiration))
+
+    def onMwiInfo(self, prm: Any) -> None:  # noqa: N802
+        message = str(prm.rdata.wholeMsg)
+        body = message.split("\r\n\r\n", 1)[1] if "\r\n\r\n" in message else ""
+        emit("mwi", state=int(prm.state), body=body)
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
         call = PhoneCall(self.phone, self, prm.callId)
@@ -142,6 +163,13 @@ class Phone:
             tcfg.boundAddress = "127.0.0.1"
             tcfg.publicAddress = "127.0.0.1"
             self.transports[name] = self.ep.transportCreate(kind, tcfg)
+        # TLS on an ephemeral port (TCP has ``port``): a client of Jono's TLS
+        # listener, which calls it back over the connection it registered on.
+        tcfg = pj.TransportConfig()
+        tcfg.port = 0
+        tcfg.boundAddress = "127.0.0.1"
+        tcfg.publicAddress = "127.0.0.1"
+        self.transports["tls"] = self.ep.transportCreate(pj.PJSIP_TRANSPORT_TLS, tcfg)
         self.ep.libStart()
         self.accounts: list[PhoneAccount] = []
         self.calls: list[PhoneCall] = []
@@ -163,9 +191,11 @@ class Phone:
         user: str | None,
         password: str | None,
         transport: str,
+        mwi: bool = False,
     ) -> PhoneAccount:
         acfg = pj.AccountConfig()
         acfg.idUri = id_uri
+        acfg.mwiConfig.enabled = mwi
         acfg.sipConfig.transportId = self.transports[transport]
         acfg.mediaConfig.transportConfig.port = self.rtp_port
         acfg.mediaConfig.transportConfig.portRange = 40
@@ -205,16 +235,50 @@ class Phone:
     def cmd_register(self, msg: dict[str, Any]) -> dict[str, Any]:
         transport = msg.get("transport", "udp")
         host = msg["registrar"]
-        suffix = ";transport=tcp" if transport == "tcp" else ""
+        suffix = f";transport={transport}" if transport in ("tcp", "tls") else ""
         account = self.make_account(
             f"sip:{msg['user']}@{host}",
             f"sip:{host}{suffix}",
             msg["user"],
             msg["password"],
             transport,
+            bool(msg.get("mwi", False)),
         )
         self.default = account
         return {}
+
+    def find_call(self, msg: dict[str, Any]) -> PhoneCall:
+        """The call numbered msg["call"], else the newest active one."""
+        wanted = msg.get("call")
+        active = [c for c in self.calls if c.isActive() and c not in self.finished]
+        if wanted is not None:
+            active = [c for c in active if c.number == int(wanted)]
+        if not active:
+            raise RuntimeError(f"no active call {wanted if wanted is not None else ''}")
+        return active[-1]
+
+    def cmd_hold(self, msg: dict[str, Any]) -> dict[str, Any]:
+        call = self.find_call(msg)
+        call.setHold(pj.CallOpParam(True))
+        return {"call": call.number}
+
+    def cmd_unhold(self, msg: dict[str, Any]) -> dict[str, Any]:
+        call = self.find_call(msg)
+        op = pj.CallOpParam(True)
+        op.opt.flag = pj.PJSUA_CALL_UNHOLD
+        call.reinvite(op)
+        return {"call": call.number}
+
+    def cmd_xfer(self, msg: dict[str, Any]) -> dict[str, Any]:
+        call = self.find_call(msg)
+        call.xfer(msg["uri"], pj.CallOpParam(True))
+        return {"call": call.number}
+
+    def cmd_xfer_replaces(self, msg: dict[str, Any]) -> dict[str, Any]:
+        call = self.find_call(msg)
+        other = self.find_call({"call": msg["to"]})
+        call.xferReplaces(other, pj.CallOpParam(True))
+        return {"call": call.number}
 
     def cmd_call(self, msg: dict[str, Any]) -> dict[str, Any]:
         account = getattr(self, "default", self.local)
@@ -237,7 +301,10 @@ class Phone:
         return {}
 
     def cmd_hangup(self, msg: dict[str, Any]) -> dict[str, Any]:
-        self.ep.hangupAllCalls()
+        if msg.get("call") is None:
+            self.ep.hangupAllCalls()
+            return {}
+        self.find_call(msg).hangup(pj.CallOpParam(True))
         return {}
 
     def cmd_play(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -260,24 +327,6 @@ class Phone:
         self.recorder = None
         return {}
 
-    def _newest_active(self) -> PhoneCall:
-        for call in reversed(self.calls):
-            if call.isActive() and call not in self.finished:
-                return call
-        raise RuntimeError("no active call")
-
-    def cmd_hold(self, msg: dict[str, Any]) -> dict[str, Any]:
-        call = self._newest_active()
-        call.setHold(pj.CallOpParam(True))  # re-INVITE with a=sendonly (RFC 3264 §8.4)
-        return {"call": call.number}
-
-    def cmd_unhold(self, msg: dict[str, Any]) -> dict[str, Any]:
-        call = self._newest_active()
-        op = pj.CallOpParam(True)
-        op.opt.flag = pj.PJSUA_CALL_UNHOLD  # re-INVITE with a=sendrecv
-        call.reinvite(op)
-        return {"call": call.number}
-
     def cmd_rtp_stats(self, msg: dict[str, Any]) -> dict[str, Any]:
         """RTP packets received/sent on the newest call's audio stream (0 without media)."""
         for call in reversed(self.calls):
@@ -291,10 +340,7 @@ class Phone:
         return {"rx": 0, "tx": 0}
 
     def cmd_dtmf(self, msg: dict[str, Any]) -> dict[str, Any]:
-        calls = [c for c in self.calls if c.isActive()]
-        if not calls:
-            raise RuntimeError("no active call for dtmf")
-        calls[-1].dialDtmf(msg["digits"])
+        self.find_call(msg).dialDtmf(msg["digits"])
         return {}
 
     def handle(self, msg: dict[str, Any]) -> None:

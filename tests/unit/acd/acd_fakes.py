@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from acd.bootstrap import Jono, Parts, Settings, build
+from acd.calls.mailbox import MemoryMailboxes
+from acd.calls.recording import StoredRecording
 from acd.config import load
 from acd.domain.callback_list import MemoryCallbacks
 from sip.leg_events import (
@@ -24,12 +28,14 @@ from sip.leg_events import (
     Failed,
     Info,
     LegEvent,
+    Refer,
     ReInvite,
     Ringing,
 )
 from sip.legs import Credentials, ReInviteResult
 from sip.message import Request
 from sip.parser import parse_message
+from sip.refer import ReferNotifier, parse_refer_to
 from sip.transport import Target
 
 _ids = itertools.count(1)
@@ -71,7 +77,48 @@ def _ignore(event: LegEvent) -> None:
     pass
 
 
-class FakeIncoming:
+class FakeDialog:
+    """What both fake legs do inside a dialog: re-INVITEs and REFERs from the far
+    end, and the requests Jono sends back (``sent``)."""
+
+    sent: list[tuple[str, object]]
+    listener: Any
+
+    def send_in_dialog(
+        self, method: str, *, body: bytes = b"", content_type: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        on_response: Any = None,
+    ) -> bool:
+        self.sent.append((method.lower(), body))
+        if on_response is not None:
+            on_response(None, "fake: no answer")
+        return True
+
+    def accept_refer(self, event: Refer) -> ReferNotifier:
+        self.sent.append(("refer-accepted", 202))
+        notifier = ReferNotifier(self, 1)
+        notifier.progress(100)
+        return notifier
+
+    def decline_refer(self, event: Refer, status: int = 603, reason: str | None = None) -> None:
+        self.sent.append(("refer-declined", status))
+
+    def refer(self, refer_to: str) -> None:
+        """The far end sends REFER with this Refer-To value."""
+        self.listener(Refer(refer_to=parse_refer_to(refer_to), referred_by=None, handle=None))
+
+    def hold(self, port: int = 47100) -> None:
+        """The far end holds: a re-INVITE with a=sendonly."""
+        self.listener(ReInvite(sdp=sdp(port).replace(b"a=sendrecv", b"a=sendonly"), handle=None))
+
+    def resume(self, port: int = 47100) -> None:
+        self.listener(ReInvite(sdp=sdp(port), handle=None))
+
+    def notifies(self) -> list[bytes]:
+        return [body for kind, body in self.sent if kind == "notify" and isinstance(body, bytes)]
+
+
+class FakeIncoming(FakeDialog):
     """A caller's incoming leg; ``sent`` lists what Jono did to it."""
 
     def __init__(self, request: Request, txn: object, source: Target) -> None:
@@ -151,7 +198,7 @@ class FakeIncoming:
         return [kind for kind, _ in self.sent]
 
 
-class FakeOutgoing:
+class FakeOutgoing(FakeDialog):
     """An outgoing forked INVITE; the test answers, fails or hangs it up."""
 
     def __init__(
@@ -181,6 +228,7 @@ class FakeOutgoing:
         self.cancelled = False
         self.hung_up = False
         self.infos: list[bytes] = []
+        self.sent: list[tuple[str, object]] = []
         self._id = f"fake-out-{next(_ids)}"
 
     @property
@@ -209,7 +257,7 @@ class FakeOutgoing:
         on_result(200, sdp)
 
     def answer_reinvite(self, event: ReInvite, status: int, sdp: bytes | None = None) -> None:
-        pass
+        self.sent.append(("reinvite-answer", status))
 
     # -- the far end ---------------------------------------------------------
     def ring(self) -> None:
@@ -275,6 +323,36 @@ class FakeLegs:
         return legs[count - 1]
 
 
+class MemoryRecordings:
+    def __init__(self) -> None:
+        self.kept: list[StoredRecording] = []
+
+        self.audit: list[tuple[int, str]] = []
+
+    def add(self, recording: StoredRecording) -> int:
+        self.kept.append(recording)
+        return len(self.kept)
+
+    def of_call(self, call_id: str) -> list[StoredRecording]:
+        return [replace(r, id=i + 1) for i, r in enumerate(self.kept) if r.call_id == call_id]
+
+    def recent(self, queues: list[str] | None, limit: int = 50) -> list[StoredRecording]:
+        found = [replace(r, id=i + 1) for i, r in enumerate(self.kept)
+                 if queues is None or r.queue_id in queues]
+        return found[::-1][:limit]
+
+    def get(self, recording_id: int) -> StoredRecording | None:
+        if 0 < recording_id <= len(self.kept):
+            return replace(self.kept[recording_id - 1], id=recording_id)
+        return None
+
+    def played(self, recording_id: int, user: str, source: str | None = None) -> None:
+        self.audit.append((recording_id, user))
+
+    def playbacks(self, recording_id: int) -> list[tuple[str, datetime]]:
+        return [(u, datetime.now(UTC)) for i, u in self.audit if i == recording_id]
+
+
 class FakeStore:
     """Keeps rows in lists instead of a database; no bindings persistence."""
 
@@ -284,6 +362,8 @@ class FakeStore:
         self.rows: list[dict[str, Any]] = []
         self.cdrs: list[dict[str, Any]] = []
         self.callbacks = MemoryCallbacks()
+        self.mailboxes = MemoryMailboxes()
+        self.recordings = MemoryRecordings()
 
     def add_queue_event(self, **fields: Any) -> None:
         self.rows.append(fields)

@@ -76,5 +76,6 @@ def test_composed_announcement_is_gapless_and_in_language(library: PromptLibrary
 
 
 def test_total_size_stays_small() -> None:
+    # 7 MiB before the voicemail menus; their 24 phrases in three languages add 2.4 MB.
     total = sum(p.stat().st_size for p in PROMPTS.rglob("*.wav"))
-    assert total < 7 * 1024 * 1024
+    assert total < 10 * 1024 * 1024

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from media.sdp import NoCommonCodec, SdpError, make_offer, negotiate, parse_answer, parse_sdp
+from media.sdp import (
+    NoCommonCodec,
+    SdpError,
+    holds,
+    make_offer,
+    negotiate,
+    parse_answer,
+    parse_sdp,
+)
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "sdp"
 
@@ -129,3 +137,33 @@ def test_hold_offer_answered_recvonly_reads_back_as_sendonly_for_us():
 def test_malformed_sdp_errors_name_the_problem(data, message):
     with pytest.raises(SdpError, match=message):
         parse_sdp(data)
+
+
+# -- RFC 3264 §8.4: holding a stream ----------------------------------------------
+def _offer(direction: str | None, address: str = "127.0.0.1") -> bytes:
+    attr = f"a={direction}\r\n" if direction else ""
+    return (
+        f"v=0\r\no=p 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 {address}\r\nt=0 0\r\n"
+        f"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n{attr}"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("direction", "address", "held"),
+    [
+        ("sendonly", "127.0.0.1", True),
+        ("inactive", "127.0.0.1", True),
+        (None, "0.0.0.0", True),  # RFC 2543 hold
+        ("sendrecv", "127.0.0.1", False),
+        (None, "127.0.0.1", False),
+        ("recvonly", "127.0.0.1", False),
+    ],
+)
+def test_hold_is_sendonly_inactive_or_address_zero(
+    direction: str | None, address: str, held: bool
+) -> None:
+    assert holds(_offer(direction, address)) is held
+
+
+def test_malformed_offer_is_not_a_hold() -> None:
+    assert not holds(b"garbage")

@@ -5,6 +5,7 @@ import {
   $, api, clock, connectionBadge, duration, el, everySecond, live, setText, since, stateLabel,
 } from "./common.js";
 import { startCallbacks } from "./callbacks.js";
+import { setUpDeskPhone } from "./phone.js";
 
 const user = document.body.dataset.user;
 let me = null;
@@ -48,6 +49,7 @@ function render() {
   presence.dataset.presence = agent.presence;
   renderOffer();
   renderCall();
+  if (!agent.call) renderControlStatus(); // a transfer's outcome stays after the call
   renderCallout();
   renderQueues();
   tick(); // timers right away, not at the next second
@@ -85,6 +87,62 @@ function renderCall() {
   setText("#call-name", mine && c.label !== c.number ? c.label : (call.name || ""));
   setText("#call-queue", call.queue || "—");
   digits($("#call-digits"), call.digits);
+  renderControl();
+}
+
+// -- call control (O7): hold, transfer, consult, recording ---------------------------
+const CONTROL_TEXT = {
+  "hold/held": () => "The caller is on hold (music).",
+  "hold/resumed": () => "You have the caller back.",
+  "transfer/trying": (e) => `Transferring to ${e.message}…`,
+  "transfer/ringing": (e) => `Transfer: ${e.message} is ringing…`,
+  "transfer/done": (e) => `Transferred to ${e.message}.`,
+  "transfer/failed": (e) => `Transfer failed: ${e.message}.`,
+  "consult/ringing": (e) => `Calling ${e.message}; the caller is on hold.`,
+  "consult/talking": (e) => `Talking with ${e.message}; the caller is on hold.`,
+  "consult/completed": (e) => `Transferred to ${e.message}.`,
+  "consult/cancelled": () => "Consultation ended: you have the caller back.",
+  "consult/failed": (e) => `Consultation failed: ${e.message}.`,
+  "record/on": () => "Recording.",
+  "record/paused": () => "Recording paused.",
+  "record/off": () => "Recording stopped.",
+};
+
+function renderControl() {
+  const c = agent.control;
+  const consulting = c && c.consulting;
+  renderControlStatus();
+  $("#call-control").hidden = !c || !c.call_id;
+  if (!c || !c.call_id) return;
+  setText("#call-hold", c.held ? "now" : (c.hold_seconds ? duration(c.hold_seconds) : "—"));
+  const hold = $("#hold");
+  hold.textContent = c.held ? "Resume" : "Hold";
+  hold.setAttribute("aria-pressed", String(c.held));
+  hold.disabled = Boolean(consulting);
+  const record = $("#record");
+  record.textContent = c.recording ? "Stop recording" : "Record";
+  record.setAttribute("aria-pressed", String(Boolean(c.recording)));
+  $("#transfer-form").hidden = !c.may_transfer || Boolean(consulting);
+  $("#consult-complete").hidden = !(consulting && consulting.answered);
+  $("#consult-cancel").hidden = !consulting;
+}
+
+function renderControlStatus() {
+  const last = agent.control && agent.control.last;
+  const node = $("#control-status");
+  node.dataset.status = last ? `${last.op}/${last.status}` : "";
+  const text = last && CONTROL_TEXT[`${last.op}/${last.status}`];
+  node.textContent = text ? text(last) : "";
+  node.classList.toggle("error", Boolean(last && last.status === "failed"));
+}
+
+async function control(method, path, body) {
+  try {
+    await api(method, `/api/desk/${path}`, body);
+    message("#status-message", "");
+  } catch (err) {
+    message("#status-message", err.message, true);
+  }
 }
 
 const CALLOUT_TEXT = {
@@ -148,6 +206,37 @@ async function loadRecent() {
       el("td", {}, c.seconds == null ? (c.disposition || "").replace("_", " ") : duration(c.seconds))));
     $("#recent tbody").replaceChildren(...rows);
   } catch (_) { /* shown empty; the next call reloads it */ }
+}
+
+// -- voicemail and forwarding (P4) ----------------------------------------------------
+async function loadVoicemail() {
+  try {
+    const { messages } = await api("GET", "/api/desk/voicemail");
+    $("#voicemail-empty").hidden = messages.length > 0;
+    $("#voicemail").replaceChildren(...messages.map((m) => el("li", { dataset: { message: m.id, status: m.status } },
+      el("span", {}, `${m.caller_name || m.caller} · ${new Date(m.received_at * 1000).toLocaleString()} · ${duration(m.seconds)}${m.status === "new" ? " · new" : ""}`),
+      el("audio", { controls: "", preload: "none", src: `/api/desk/voicemail/${encodeURIComponent(m.id)}/audio` }),
+      el("button", {
+        type: "button", class: "secondary delete",
+        onclick: () => api("DELETE", `/api/desk/voicemail/${encodeURIComponent(m.id)}`).then(loadVoicemail),
+      }, "Delete"))));
+  } catch (_) { /* no mailbox */ }
+}
+
+const FORWARD_LABELS = { always: "Always", busy: "When busy", no_answer: "When not answered" };
+
+function showForwarding(view) {
+  $("#forwarding").replaceChildren(...Object.entries(view).flatMap(([kind, where]) => [
+    el("dt", {}, FORWARD_LABELS[kind] || kind), el("dd", { dataset: { kind } }, where || "off")]));
+}
+
+async function setForwarding(to) {
+  try {
+    showForwarding(await api("PUT", "/api/desk/forwarding", { kind: $("#forwarding-kind").value, to }));
+    message("#forwarding-message", "");
+  } catch (err) {
+    message("#forwarding-message", err.message, true);
+  }
 }
 
 // -- call-out -----------------------------------------------------------------------
@@ -219,7 +308,10 @@ function onEvent(event) {
   render();
   const wasBusy = before && (before.call || (before.callout && before.callout.status !== "ended") || before.offer);
   const isBusy = agent.call || (agent.callout && agent.callout.status !== "ended") || agent.offer;
-  if (wasBusy && !isBusy) setTimeout(loadRecent, 800); // the record is written in the background
+  if (wasBusy && !isBusy) {
+    setTimeout(loadRecent, 800); // the record is written in the background
+    setTimeout(loadVoicemail, 800); // a caller may have left a message meanwhile
+  }
 }
 
 async function main() {
@@ -233,6 +325,31 @@ async function main() {
   $("#presence").addEventListener("click", () =>
     act({ presence: agent && agent.presence === "busy" ? "available" : "busy" }));
   $("#hangup").addEventListener("click", () => api("POST", "/api/desk/hangup").catch((e) => message("#status-message", e.message, true)));
+  $("#hold").addEventListener("click", () =>
+    control("POST", agent && agent.control && agent.control.held ? "resume" : "hold"));
+  $("#record").addEventListener("click", () =>
+    control("POST", "record", agent && agent.control && agent.control.recording
+      ? { action: "stop" } : { action: "start", announce: $("#record-announce").checked }));
+  $("#transfer-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    control("POST", "transfer", { to: $("#transfer-to").value });
+  });
+  $("#consult").addEventListener("click", () => control("POST", "consult", { to: $("#transfer-to").value }));
+  $("#consult-complete").addEventListener("click", () => control("POST", "consult/complete"));
+  $("#consult-cancel").addEventListener("click", () => control("DELETE", "consult"));
+  $("#forwarding-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    setForwarding($("#forwarding-to").value.trim() || null);
+  });
+  $("#forwarding-off").addEventListener("click", () => setForwarding(null));
+  $("#pin-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    api("PUT", "/api/desk/voicemail/pin", { pin: $("#pin").value })
+      .then(() => { $("#pin").value = ""; message("#pin-message", "PIN set."); })
+      .catch((err) => message("#pin-message", err.message, true));
+  });
+  api("GET", "/api/desk/forwarding").then(showForwarding).catch(() => {});
+  loadVoicemail();
   $("#callout-query").addEventListener("input", searchSoon);
   $("#callout-form").addEventListener("submit", callOut);
   $("#callout-cancel").addEventListener("click", () => api("DELETE", "/api/desk/callout").catch(() => {}));
@@ -253,6 +370,8 @@ async function main() {
   });
   loadRecent();
   everySecond(tick);
+  setUpDeskPhone({ root: $("#phone"), audio: $("#remote-audio"), toggle: $("#phone-use"),
+    message: $("#phone-message") });
 }
 
 main();

@@ -202,5 +202,20 @@ function tick() {
 }
 
 $("#panel-ready").addEventListener("click", () => steer({ state: "ready" }));
+// Recordings of the queues I supervise (O7): each play is audited by the server.
+async function loadRecordings() {
+  try {
+    const { recordings } = await api("GET", "/api/recordings");
+    $("#recordings tbody").replaceChildren(...recordings.map((r) => el("tr", { dataset: { recording: r.id } },
+      el("td", {}, new Date(r.started_at * 1000).toLocaleString()),
+      el("td", {}, r.queue || ""),
+      el("td", {}, r.started_by || "queue"),
+      el("td", {}, `${Math.round(r.seconds)} s`),
+      el("td", {}, el("audio", { controls: "", preload: "none", src: `/api/recordings/${r.id}/audio` })))));
+  } catch (_) { /* none to show */ }
+}
+
 live({ types: ["agent", "queue"], onSnapshot, onEvent, onStatus: connectionBadge });
 everySecond(tick);
+loadRecordings();
+setInterval(loadRecordings, 60_000);

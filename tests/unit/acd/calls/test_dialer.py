@@ -143,3 +143,66 @@ def test_one_table_says_what_a_final_status_means(
     assert is_busy(outcome) is busy
     if outcome is not Outcome.ANSWERED:
         assert acd_failure_reason(outcome) == acd
+
+
+BROWSER = DialTarget(
+    "sip:k3j2@df7.invalid;transport=ws", Target("wss", "127.0.0.1", 5099), "browser"
+)
+
+
+async def test_desk_phone_and_browser_ring_together_each_with_its_own_media(
+    parts: Parts,
+) -> None:
+    """D7 with two media kinds: the desk phone gets an RTP offer, the browser a
+    WebRTC one (RFC 7118 §6), in two INVITEs; the browser answering first
+    cancels the desk phone."""
+    dialer, legs, media = parts
+    listener = Recorder()
+    attempt = dialer.dial(
+        Dial(targets=(DESK, BROWSER), from_uri="sip:1001@jono", to_uri="sip:1002@jono"),
+        listener,
+    )
+    first = await legs.next_outgoing(1)
+    second = await legs.next_outgoing(2)
+    by_uri = {tuple(leg.uris): leg for leg in (first, second)}
+    desk, browser = by_uri[(DESK.uri,)], by_uri[(BROWSER.uri,)]
+    assert desk.sdp is not None and b"RTP/AVP" in desk.sdp
+    assert browser.sdp is not None and b"UDP/TLS/RTP/SAVPF" in browser.sdp
+    assert b"a=setup:actpass" in browser.sdp
+    # A browser's answer (as SIP.js would send it) for our offer.
+    from media.webrtc.sdp import parse_webrtc
+
+    ours = parse_webrtc(browser.sdp)
+    answer = (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111 110\r\nc=IN IP4 0.0.0.0\r\n"
+        "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+        f"a=fingerprint:sha-256 {ours.fingerprints[0][1]}\r\n"
+        "a=setup:active\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n"
+        "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+        "a=rtpmap:111 opus/48000/2\r\na=rtpmap:110 telephone-event/48000\r\n"
+    ).encode()
+    browser.answer(answer)
+    assert listener.events == ["answered"]
+    assert listener.party is not None and listener.party.device == "browser"
+    assert getattr(listener.party.media, "kind", "") == "webrtc"
+    assert desk.cancelled
+    assert (await attempt.wait()).outcome is Outcome.ANSWERED
+    assert listener.party.media is not None
+    listener.party.media.close()
+
+
+async def test_a_failed_browser_fork_leaves_the_desk_phone_ringing(parts: Parts) -> None:
+    dialer, legs, media = parts
+    listener = Recorder()
+    attempt = dialer.dial(
+        Dial(targets=(DESK, BROWSER), from_uri="sip:1001@jono", to_uri="sip:1002@jono"),
+        listener,
+    )
+    await legs.next_outgoing(2)
+    by_uri = {tuple(leg.uris): leg for leg in legs.outgoing_legs}
+    by_uri[(BROWSER.uri,)].fail(480)
+    assert listener.events == []
+    by_uri[(DESK.uri,)].answer(sdp(45000))
+    assert listener.events == ["answered"]
+    assert (await attempt.wait()).outcome is Outcome.ANSWERED

@@ -71,3 +71,53 @@ def test_a_number_out_is_normalised_and_carries_the_trunks_credentials(tmp_path:
     assert route.credentials is not None and route.credentials.username == "u"
     assert route.from_uri("1001") == "sip:+35891234567@127.0.0.1"
     assert trunks.via("0401234567", "nope") is None
+
+
+BROWSER_PLAN = """
+users:
+  erin:
+    extension: "1005"
+    password: e
+    devices: [{kind: phone}, {kind: browser}]
+  fred:
+    extension: "1006"
+    password: f
+"""
+
+
+def _bind(location: LocationService, user: str, transport: str, port: int) -> None:
+    from sip.registrar import Binding
+    from sip.transport import Target
+
+    location.put(Binding(
+        aor=user, contact=f"sip:{user}@h{port}.invalid;transport={transport}", expires_at=100.0,
+        call_id=f"c{port}", cseq=1, source=Target(transport, "127.0.0.1", port),
+        transport=transport, received_at=0.0,
+    ))  # fmt: skip
+
+
+def test_a_browser_device_is_what_registers_over_websocket_and_rings_apart(
+    tmp_path: Path,
+) -> None:
+    """D7: with a browser device, WebSocket registrations are that device, so a
+    queue can ring the desk phone, the browser, or both."""
+    path = tmp_path / "plan.yaml"
+    path.write_text(BROWSER_PLAN)
+    plan = load(path, env={})
+    location = LocationService()
+    found = DeviceDirectory(plan, location, TrunkRoutes(plan), lambda: 0.0)
+    assert device_ids(plan.users["erin"]) == [("reg", "phone"), ("browser", "browser")]
+    _bind(location, "erin", "wss", 40001)
+    assert found.has_registration("erin", "browser")
+    assert not found.has_registration("erin", "reg")
+    _bind(location, "erin", "udp", 40002)
+    assert found.has_registration("erin", "reg")
+    assert [(t.device, t.target.transport) for t in found.targets("erin", ["browser"])] == [
+        ("browser", "wss")]
+    assert [(t.device, t.target.transport) for t in found.targets("erin", ["reg"])] == [
+        ("reg", "udp")]
+    assert sorted(t.device for t in found.targets("erin")) == ["browser", "reg"]
+    # Without a browser device, a browser phone is one more registered contact.
+    _bind(location, "fred", "ws", 40003)
+    assert found.has_registration("fred", "reg")
+    assert [(t.device, t.target.transport) for t in found.targets("fred")] == [("reg", "ws")]

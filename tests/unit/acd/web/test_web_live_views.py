@@ -195,3 +195,21 @@ def test_todays_figures_start_again_at_midnight_in_the_servers_zone() -> None:
     after_midnight = datetime(2026, 11, 28, 0, 1, tzinfo=zone).timestamp()
     assert today.queue("sales", after_midnight)["answered"] == 0
     assert today.agent("bob", after_midnight) == 0
+
+
+async def test_the_agent_view_shows_hold_and_recording_of_the_call(web: WebServer) -> None:
+    jono = web.jono
+    jono.commands.login("bob")
+    trunk_call(web, "+35891234567")
+    offer = await web.legs.next_outgoing()
+    offer.answer()
+    live = web.web.services.live
+    view = live.agent_view("bob")
+    assert view is not None and view["control"]["held"] is False
+    assert view["control"]["may_transfer"] is True
+    jono.call_control.hold("bob")
+    jono.call_control.record("bob", "start")
+    view = live.agent_view("bob")
+    assert view is not None and view["control"]["held"] is True
+    assert view["control"]["recording"] == "on"
+    assert (view["control"]["last"]["op"], view["control"]["last"]["status"]) == ("record", "on")

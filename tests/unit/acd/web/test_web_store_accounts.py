@@ -10,9 +10,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import create_engine
 
 from acd.store import Store
 from acd.store.accounts import SqlAccounts
+from acd.store.db import alembic_config
 from acd.store.recent import queue_steps_since, recent_calls
 from acd.web.auth import ApiToken, MemoryAccounts, issue_token
 from acd.web.auth.sessions import digest
@@ -96,14 +99,11 @@ def test_a_store_of_the_revision_before_gains_the_web_tables_and_keeps_its_recor
 ) -> None:
     previous = web_revision().down_revision
     path = tmp_path / "old.db"
-    old = Store(f"sqlite:///{path}")
-    old.close()
-    with sqlite3.connect(path) as db:  # one revision back: no web tables, no cdrs.agent
-        db.execute("DROP TABLE web_passwords")
-        db.execute("DROP TABLE api_tokens")
-        db.execute("DROP INDEX ix_cdrs_agent")
-        db.execute("ALTER TABLE cdrs DROP COLUMN agent")
-        db.execute("UPDATE alembic_version SET version_num = ?", (previous,))
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:  # one revision back: no web tables, no cdrs.agent
+        command.upgrade(alembic_config(connection), previous)
+    engine.dispose()
+    with sqlite3.connect(path) as db:
         db.execute(
             "INSERT INTO cdrs (call_id, caller, callee, source, started_at, status, disposition)"
             " VALUES ('old-1', 'a', 'b', 'user:a', '2026-01-01 10:00:00', 200, 'answered')"
