@@ -74,6 +74,11 @@ async def test_browser_opus_and_phone_pcmu_hear_each_other_through_a_bridge(engi
         heard_by_phone = np.concatenate([codec.decode(p.payload) for p in phone.received[10:]])
         assert abs(dominant_frequency(heard_by_phone, 8000) - 440) < 15
         assert abs(dominant_frequency(browser.heard(), 48000) - 1000) < 15
+        # Same inner codec both ways (u-law), yet no fast reader: the browser's packets
+        # come through aiortc, and the phone's must go through the WebRTC endpoint's
+        # send() (SRTP, Opus), never straight to a socket (media/fastpath.py).
+        assert (rtp.codec.name, rtc.codec.name) == ("PCMU", "PCMU")
+        assert rtp.receive_path == "general" and rtc.receive_path == "general"
         rtc.close()
         rtp.close()
     finally:
