@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from acd_fakes import FakeLegs, sdp
+from acd_fakes import FakeLegs, sdp, until
 
 from acd.calls.dialer import Attempt, Dial, Dialer, DialResult
 from acd.calls.party import Party
@@ -206,3 +207,110 @@ async def test_a_failed_browser_fork_leaves_the_desk_phone_ringing(parts: Parts)
     by_uri[(DESK.uri,)].answer(sdp(45000))
     assert listener.events == ["answered"]
     assert (await attempt.wait()).outcome is Outcome.ANSWERED
+
+
+class SlowLeg:
+    """A leg whose answer takes a round trip, as rtpengine's does (media/api.py):
+    accept_answer waits for the test to open the gate."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+        self.accepting = False
+        self.closed = False
+
+    async def create_offer(self, direction: str = "sendrecv") -> bytes:
+        return bytes(self.inner.make_offer(direction))
+
+    async def accept_answer(self, sdp: bytes) -> None:
+        self.accepting = True
+        await self.gate.wait()
+        self.inner.apply_answer(sdp)
+
+    def close(self) -> None:
+        self.closed = True
+        self.inner.close()
+
+
+class SlowEngine:
+    """Plain RTP legs are SlowLegs; browsers' legs are the built-in engine's (as
+    RtpengineEngine does)."""
+
+    def __init__(self, local: MediaEngine) -> None:
+        self.local = local
+        self.opened: list[SlowLeg] = []
+
+    async def open_leg(self) -> SlowLeg:
+        leg = SlowLeg(await self.local.open_leg())
+        self.opened.append(leg)
+        return leg
+
+    async def open_webrtc_leg(self) -> Any:
+        return await self.local.open_webrtc_leg()
+
+
+async def _desk_and_browser(parts: Parts) -> tuple[Attempt, Recorder, SlowEngine, Any, Any]:
+    _, legs, media = parts
+    slow = SlowEngine(media)
+    dialer = Dialer(legs, slow, lambda coroutine: _spawn(coroutine))  # type: ignore[arg-type]
+    listener = Recorder()
+    attempt = dialer.dial(
+        Dial(targets=(DESK, BROWSER), from_uri="sip:1001@jono", to_uri="sip:1002@jono"),
+        listener,
+    )
+    await legs.next_outgoing(2)
+    by_uri = {tuple(leg.uris): leg for leg in legs.outgoing_legs}
+    return attempt, listener, slow, by_uri[(DESK.uri,)], by_uri[(BROWSER.uri,)]
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _spawn(coroutine: Any) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def test_an_answer_taken_in_a_round_trip_wins_once_accepted(parts: Parts) -> None:
+    """rtpengine's leg accepts the desk phone's answer in an ng round trip; only then
+    does the first-answer-wins step cancel the browser and adopt the desk phone."""
+    attempt, listener, slow, desk, browser = await _desk_and_browser(parts)
+    desk.answer(sdp(45000))
+    await until(lambda: slow.opened[0].accepting)
+    assert listener.events == [] and not browser.cancelled
+    slow.opened[0].gate.set()
+    assert (await attempt.wait()).outcome is Outcome.ANSWERED
+    assert listener.events == ["answered"] and browser.cancelled
+    assert listener.party is not None and listener.party.media is slow.opened[0]
+    assert listener.party.device == "reg"
+    listener.party.media.close()
+
+
+async def test_a_browser_answering_during_the_round_trip_wins_and_the_desk_is_hung_up(
+    parts: Parts,
+) -> None:
+    attempt, listener, slow, desk, browser = await _desk_and_browser(parts)
+    desk.answer(sdp(45000))
+    await until(lambda: slow.opened[0].accepting)
+    from media.webrtc.sdp import parse_webrtc
+
+    ours = parse_webrtc(browser.sdp)
+    browser.answer((
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+        "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+        f"a=fingerprint:sha-256 {ours.fingerprints[0][1]}\r\n"
+        "a=setup:active\r\na=mid:0\r\na=sendrecv\r\na=rtcp-mux\r\n"
+        "a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n"
+        "a=rtpmap:111 opus/48000/2\r\n"
+    ).encode())
+    assert listener.events == ["answered"]
+    assert listener.party is not None and listener.party.device == "browser"
+    assert slow.opened[0].closed  # the losing fork's media is released at once
+    slow.opened[0].gate.set()
+    await until(lambda: desk.hung_up)
+    assert listener.events == ["answered"]
+    assert (await attempt.wait()).outcome is Outcome.ANSWERED
+    assert listener.party.media is not None
+    listener.party.media.close()
