@@ -170,6 +170,44 @@ async def test_unbridged_caller_hears_music_from_jono_again(engine, phones):
     a.stop_playback()
 
 
+async def test_a_browsers_leg_is_local_and_bridged_with_an_rtpengine_leg_via_jono(
+    engine, phones
+):
+    """Browsers are not anchored by rtpengine: open_webrtc_leg gives the local engine's
+    WebRTC leg. A local leg bridged with an rtpengine leg (here a plain local RTP leg
+    stands in for the browser's, which needs a browser) is relayed by Jono: the
+    rtpengine leg leaves a direct bridge and its phone and the local one hear each
+    other."""
+    browser_leg = await engine.open_webrtc_leg()
+    assert getattr(browser_leg, "kind", "") == "webrtc" and browser_leg in engine.local.legs
+    assert browser_leg not in engine.legs
+    browser_leg.close()
+    alice, bob, carol = await phones(), await phones(), await phones()
+    a, b = await _incoming(engine, alice), await _incoming(engine, bob)
+    engine.bridge(a, b)
+    await engine.settle()
+    assert a.direct
+    local = await engine.local.open_leg()
+    local.local_sdp_answer(carol.offer("0 101"))
+    engine.bridge(a, local)
+    await engine.settle()
+    assert not a.direct and not b.direct and a.peer is None and b.peer is None
+    assert a.inner.peer is local and local.peer is a.inner
+    await asyncio.gather(
+        _paced(alice, a.local_port, tone(440, 25)), _paced(carol, local.local_port, tone(1000, 25))
+    )
+    at_carol, at_alice = await carol.wait_for(20), await alice.wait_for(20)
+    assert abs(dominant_frequency(_heard(at_carol)) - 440) < 10
+    assert abs(dominant_frequency(_heard(at_alice)) - 1000) < 10
+    engine.unbridge(local)
+    assert a.inner.peer is None and local.peer is None
+    engine.bridge(local, a)  # either order
+    assert a.inner.peer is local
+    engine.unbridge(a)
+    assert a.inner.peer is None and local.peer is None
+    local.close()
+
+
 async def test_no_common_codec_is_refused_and_rtpengine_forgets_the_call(engine, phones):
     phone = await phones()
     leg = await engine.open_leg()
