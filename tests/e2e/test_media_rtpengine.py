@@ -5,8 +5,10 @@ The plan says ``server.media: {engine: rtpengine, ng: HOST:PORT}``; a real rtpen
 through its ng protocol. Two pjsua2 phones talk through Jono + rtpengine: each phone
 only ever sees rtpengine's address and ports in SDP, both hear the other's tone, the
 call record keeps its media figures, a hold and resume (re-INVITEs answered through
-rtpengine) leave the call talking, and rtpengine holds no call once it ended. A
-prompt from Jono's ticker reaches a caller through rtpengine as a steady stream.
+rtpengine) leave the call talking, and rtpengine holds no call once it ended. Blind
+(REFER) and attended (REFER with Replaces) transfers leave the two who remain
+talking through rtpengine. A prompt from Jono's ticker reaches a caller through
+rtpengine as a steady stream.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from peers.rtp_probe import (
 )
 from peers.rtpengine import Rtpengine
 from peers.sipp import run_sipp
+from test_acd_queue_basics import phone
+from test_call_transfer import Heard, _tones
 from test_media_bridge import TONE_A, TONE_B, _assert_heard, _call_record_media, _register
 
 pytestmark = pytest.mark.e2e
@@ -116,6 +120,76 @@ def test_phones_talk_through_rtpengine_and_after_hold_and_resume(
             assert figures["packets_received"] > 50 and figures["packets_sent"] > 50, media
 
         # Every leg's rtpengine call was deleted when the call ended.
+        assert _wait_no_calls(rtp) == []
+
+
+def test_blind_transfer_through_rtpengine_then_both_hear_each_other(
+    jono: StartJono, tmp_path: Path
+) -> None:
+    """bob REFERs alice to carol: the new call's media is anchored by rtpengine too,
+    and alice and carol hear each other; rtpengine holds no call afterwards."""
+    with Rtpengine(tmp_path / "rtpengine") as rtp:
+        config, _ = _rtpengine_config(rtp)
+        server = jono(config)
+        with (
+            phone(server, tmp_path, "alice") as alice,
+            phone(server, tmp_path, "bob") as bob,
+            phone(server, tmp_path, "carol") as carol,
+        ):
+            _tones(tmp_path, alice=(alice, 440), bob=(bob, 700), carol=(carol, 1000))
+            bob.auto_answer(200)
+            alice.call(server.uri("1002"))
+            alice.wait_state("CONFIRMED")
+            bob.wait_state("CONFIRMED")
+            carol.auto_answer(200)
+            bob.transfer(server.uri("1003"))
+            carol.wait_incoming()
+            carol.wait_state("CONFIRMED")
+            assert bob.wait_event("xfer_status", final=True, timeout=5)["code"] == 200
+            bob.wait_state("DISCONNECTED")
+            heard = Heard(tmp_path, alice, 440, carol, 1000)
+            carol_log = carol.log_text()
+            alice.hangup()
+            carol.wait_state("DISCONNECTED")
+        heard.check()
+        # carol talks to rtpengine's port, not to Jono's.
+        assert sdp_of(carol_log, "RX", "INVITE").sdp_audio_port in rtp.ports
+        assert _wait_no_calls(rtp) == []
+
+
+def test_attended_transfer_through_rtpengine_joins_the_caller_and_the_consulted_phone(
+    jono: StartJono, tmp_path: Path
+) -> None:
+    """bob holds alice (a re-INVITE through rtpengine), consults carol, and REFERs
+    alice to carol with Replaces: alice and carol hear each other."""
+    with Rtpengine(tmp_path / "rtpengine") as rtp:
+        config, _ = _rtpengine_config(rtp)
+        server = jono(config)
+        with (
+            phone(server, tmp_path, "alice") as alice,
+            phone(server, tmp_path, "bob") as bob,
+            phone(server, tmp_path, "carol") as carol,
+        ):
+            _tones(tmp_path, alice=(alice, 440), bob=(bob, 700), carol=(carol, 1000))
+            bob.auto_answer(200)
+            alice.call(server.uri("1002"))
+            alice.wait_state("CONFIRMED")
+            first = int(bob.wait_state("CONFIRMED")["call"])
+            bob.hold(first)
+            bob.wait_event("media", active=False, hold="local")
+            carol.auto_answer(200)
+            consult = bob.call(server.uri("1003"))
+            carol.wait_state("CONFIRMED")
+            bob.wait_state("CONFIRMED", call=consult)
+            time.sleep(0.5)
+            bob.transfer_replacing(first, consult)
+            assert bob.wait_event("xfer_status", final=True, timeout=5)["code"] == 200
+            bob.wait_state("DISCONNECTED", call=first)
+            bob.wait_state("DISCONNECTED", call=consult)
+            heard = Heard(tmp_path, alice, 440, carol, 1000)
+            alice.hangup()
+            carol.wait_state("DISCONNECTED")
+        heard.check()
         assert _wait_no_calls(rtp) == []
 
 
