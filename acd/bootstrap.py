@@ -36,6 +36,7 @@ from acd.clock import Clock, PinnedSchedules, SystemClock
 from acd.config import ConfigError, ConfigIssue, Dialplan
 from acd.config import load as load_config
 from acd.config.reload_guard import ReloadRefused, check_reload
+from acd.config.server import split_host_port
 from acd.config.types import ACCEPTED_KINDS
 from acd.contact.agents import AgentCommands
 from acd.contact.call_control import CallControl
@@ -173,6 +174,8 @@ class Jono:
         self.media = parts.media or MediaEngine(
             settings.public_host or settings.host, settings.rtp_ports,
             dead_after=settings.media_dead_after,
+            stun_server=split_host_port(plan.server.stun_server)
+            if plan.server.stun_server else None,
         )
         engine = parts.engine or AcdEngine(repository=InMemoryAgentRepository())
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)

@@ -41,8 +41,10 @@ class MediaEngine:
         relatch_after: float = 0.5,
         rtcp_interval: float = 5.0,
         check_interval: float | None = None,
+        stun_server: tuple[str, int] | None = None,
     ) -> None:
         self.host = host
+        self.stun_server = stun_server  # WebRTC legs: a server-reflexive candidate too
         self.allocator = PortAllocator(*port_range)
         self.dead_after = dead_after
         self.codecs = codecs
@@ -90,7 +92,7 @@ class MediaEngine:
         from media.webrtc.leg import WebRtcLeg
 
         self._ensure_started()
-        endpoint = WebRtcEndpoint(self.host)
+        endpoint = WebRtcEndpoint(self.host, stun_server=self.stun_server)
         await endpoint.gather()
         leg = WebRtcLeg(self, endpoint)
         self._legs[id(leg)] = leg
