@@ -102,6 +102,7 @@ class Settings:
     media_dead_after: float = 60.0
     cache_dir: str = "var/cache"
     http: tuple[str, int] | None = None  # None: the plan's server.http
+    tls: tuple[str, int] | None = None  # None: the plan's server.tls.listen
     schedule_time: datetime | None = None  # schedules see this time (PinnedSchedules)
 
 
@@ -406,9 +407,8 @@ class Jono:
             return
         files = self._tls_files
         assert files is not None
-        await self.ua.transports.start_tls(
-            tls.listen_host, tls.listen_port, files.server(), tls_client(tls)
-        )
+        host, port = self.settings.tls or (tls.listen_host, tls.listen_port)
+        await self.ua.transports.start_tls(host, port, files.server(), tls_client(tls))
 
     def _flow_closed(self, target: Target) -> None:
         """RFC 7118 §5 / RFC 5626 §5.3: a WebSocket client is reachable only over
@@ -429,7 +429,8 @@ class Jono:
         tls = self.plan.server.tls
         if tls is None or self.ua.transports.tls is None:
             return None
-        return f"{tls.listen_host}:{self.ua.transports.port_for('tls')}"
+        host = self.settings.tls[0] if self.settings.tls else tls.listen_host
+        return f"{host}:{self.ua.transports.port_for('tls')}"
 
     async def close(self) -> None:
         log.info("jono stopping", calls=len(self.registry))
