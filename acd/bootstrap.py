@@ -105,6 +105,7 @@ class Settings:
     media_dead_after: float = 60.0
     cache_dir: str = "var/cache"
     http: tuple[str, int] | None = None  # None: the plan's server.http
+    tls: tuple[str, int] | None = None  # None: the plan's server.tls.listen
     schedule_time: datetime | None = None  # schedules see this time (PinnedSchedules)
 
 
@@ -174,7 +175,7 @@ class Jono:
         # SIP over WebSocket on the web port: "ws" or "wss" -> transport, once HTTP runs.
         self.sip_websockets: dict[str, WsTransport] = {}
         self.legs: LegFactory = parts.legs or SipLegs(self.ua)
-        self.media: MediaEngineApi = parts.media or builtin_media(settings)
+        self.media: MediaEngineApi = parts.media or builtin_media(plan, settings)
         engine = parts.engine or AcdEngine(repository=InMemoryAgentRepository())
         self.centre = ContactCentre(engine, clock=self.clock, records=self.store)
         self.registry: CallRegistry[Call] = CallRegistry(observer=self.centre)
@@ -404,9 +405,8 @@ class Jono:
             return
         files = self._tls_files
         assert files is not None
-        await self.ua.transports.start_tls(
-            tls.listen_host, tls.listen_port, files.server(), tls_client(tls)
-        )
+        host, port = self.settings.tls or (tls.listen_host, tls.listen_port)
+        await self.ua.transports.start_tls(host, port, files.server(), tls_client(tls))
 
     def _flow_closed(self, target: Target) -> None:
         """RFC 7118 §5 / RFC 5626 §5.3: a WebSocket client is reachable only over
@@ -427,7 +427,8 @@ class Jono:
         tls = self.plan.server.tls
         if tls is None or self.ua.transports.tls is None:
             return None
-        return f"{tls.listen_host}:{self.ua.transports.port_for('tls')}"
+        host = self.settings.tls[0] if self.settings.tls else tls.listen_host
+        return f"{host}:{self.ua.transports.port_for('tls')}"
 
     async def close(self) -> None:
         log.info("jono stopping", calls=len(self.registry))
@@ -505,17 +506,21 @@ class CannotListenHttp(CannotListen, OSError):
     pass
 
 
-def builtin_media(settings: Settings) -> MediaEngine:
+def builtin_media(plan: Dialplan, settings: Settings) -> MediaEngine:
+    """Jono's own engine (with rtpengine, the one behind it: browsers' WebRTC legs,
+    prompts, music)."""
+    stun = plan.server.stun_server
     return MediaEngine(
         settings.public_host or settings.host, settings.rtp_ports,
         dead_after=settings.media_dead_after,
+        stun_server=split_host_port(stun) if stun else None,
     )
 
 
 async def connect_media(plan: Dialplan, settings: Settings) -> MediaEngineApi:
     """The plan's media plane: Jono's own engine, or rtpengine (server.media.engine)
     with Jono's engine behind it for prompts, music and what rtpengine does not do."""
-    local = builtin_media(settings)
+    local = builtin_media(plan, settings)
     if plan.server.media.engine != "rtpengine":
         return local
     host, port = split_host_port(plan.server.media.ng)

@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("config", help="dial plan YAML file")
     serve.add_argument("--listen", type=_hostport, metavar="HOST:PORT",
                        help="SIP address, UDP and TCP (default: the plan's server.listen)")
+    serve.add_argument("--tls-listen", type=_hostport, metavar="HOST:PORT",
+                       help="SIP over TLS address (default: the plan's server.tls.listen)")
     serve.add_argument("--http", type=_hostport, metavar="HOST:PORT",
                        help="web and API address (default: the plan's server.http)")
     serve.add_argument("--db", metavar="URL",
@@ -207,6 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
         public_host=server.public_host,
         rtp_ports=server.rtp_port_range,
         http=args.http,
+        tls=args.tls_listen,
         schedule_time=args.schedule_time,
     )
     run = asyncio.run

@@ -48,8 +48,10 @@ class MediaEngine:
         check_interval: float | None = None,
         fast_path: bool = True,
         ticker_phases: int = 4,
+        stun_server: tuple[str, int] | None = None,
     ) -> None:
         self.host = host
+        self.stun_server = stun_server  # WebRTC legs: a server-reflexive candidate too
         self.allocator = PortAllocator(*port_range)
         self.dead_after = dead_after
         self.codecs = codecs
@@ -98,7 +100,7 @@ class MediaEngine:
         from media.webrtc.leg import WebRtcLeg
 
         self._ensure_started()
-        endpoint = WebRtcEndpoint(self.host)
+        endpoint = WebRtcEndpoint(self.host, stun_server=self.stun_server)
         await endpoint.gather()
         leg = WebRtcLeg(self._context, endpoint)
         self._legs[id(leg)] = leg

@@ -218,6 +218,11 @@ class Server(Model):
     public_host: str | None = Field(
         default=None, description="address put in Contact/Via/SDP; default: the listen host"
     )
+    stun_server: HostPort | None = Field(
+        default=None,
+        description="HOST:PORT of a STUN server: browsers' WebRTC media gets a server-reflexive"
+        " candidate too (Jono behind NAT); none by default (no traffic to anyone); read at start",
+    )
     rtp_ports: PortRange = "20000-29999"
     db: str = "sqlite:///var/jono.db"
     prompts_dir: str | None = None

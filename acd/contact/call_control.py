@@ -33,6 +33,7 @@ from acd.calls.party import Party
 from acd.calls.recording import Recordings
 from acd.calls.registry import CallRegistry
 from acd.calls.status import outcome_of
+from acd.config import Destination
 from acd.contact.centre import ContactCentre
 from acd.flows.transfer import Transfers
 
@@ -68,6 +69,14 @@ class CallControl:
         self.recordings = recordings
         self._consults: dict[str, _Consult] = {}
         self._views: dict[str, dict[str, Any]] = {}
+
+    def _label(self, destination: Destination) -> str:
+        """What the desktop shows for a consulted target: a user by name and extension."""
+        plan = self.transfers.plan
+        if destination.kind == "user" and plan is not None and destination.target in plan.users:
+            conf = plan.users[destination.target]
+            return f"{conf.display_name or destination.target} ({conf.extension})"
+        return destination.target or str(destination)
 
     # -- what the desktop shows ---------------------------------------------------
     def view(self, user: str) -> dict[str, Any] | None:
@@ -182,7 +191,7 @@ class CallControl:
             raise ControlError("consult a user or a number (a queue takes a blind transfer)", 400)
         if not call.holding(party):
             call.hold(party)
-        consult = _Consult(call, party, other, str(destination))
+        consult = _Consult(call, party, other, self._label(destination))
         self._consults[user] = consult
         consult.attempt = self.transfers.dialer.dial(dial, _ConsultListener(self, user, consult))
         call.on_end.append(lambda _call: self._consult_over(user, consult))

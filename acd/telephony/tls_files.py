@@ -9,6 +9,7 @@ The log says which; the key never appears in it.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import ipaddress
 import os
 import ssl
@@ -45,8 +46,13 @@ def tls_files(settings: TlsSettings, hosts: tuple[str, ...], dev_dir: Path = DEV
     if settings.certificate is not None and settings.key is not None:
         return TlsFiles(settings.certificate, settings.key, self_signed=False)
     cert, key = dev_dir / "jono-dev.crt", dev_dir / "jono-dev.key"
-    if not (cert.is_file() and key.is_file()):
-        make_self_signed(cert, key, hosts)
+    dev_dir.mkdir(parents=True, exist_ok=True)
+    with (dev_dir / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two servers starting at once make one pair
+        made = not (cert.is_file() and key.is_file())
+        if made:
+            make_self_signed(cert, key, hosts)
+    if made:
         log.warning("TLS: made a self-signed certificate for development; give "
                     "server.tls.certificate and key for real use", certificate=str(cert))
     else:

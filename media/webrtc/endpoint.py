@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from aiortc.rtcconfiguration import RTCIceServer
 from aiortc.rtcdtlstransport import (
     RTCCertificate,
     RTCDtlsFingerprint,
@@ -93,7 +94,10 @@ class _Receiver:
 class WebRtcEndpoint:
     """ICE + DTLS-SRTP for one audio stream, with the Opus <-> G.711 edge."""
 
-    def __init__(self, host: str, advertised: str | None = None) -> None:
+    def __init__(
+        self, host: str, advertised: str | None = None, *,
+        stun_server: tuple[str, int] | None = None,
+    ) -> None:
         self.host = host
         self.advertised = advertised or host
         self.on_packet: Callable[[RtpPacket], None] | None = None
@@ -107,7 +111,11 @@ class WebRtcEndpoint:
         self.ice_pwd = ""
         self.local_candidates: tuple[Candidate, ...] = ()
         self.remote_addr: tuple[str, int] | None = None
-        self._gatherer = RTCIceGatherer()
+        # No STUN server unless configured: aiortc's default would send every
+        # call's first packets to a public STUN server.
+        servers = [RTCIceServer(urls=f"stun:{stun_server[0]}:{stun_server[1]}")] \
+            if stun_server is not None else []
+        self._gatherer = RTCIceGatherer(iceServers=servers)
         self._ice = RTCIceTransport(self._gatherer)
         self._dtls = RTCDtlsTransport(self._ice, [certificate()])
         self._task: asyncio.Task[None] | None = None
@@ -128,7 +136,9 @@ class WebRtcEndpoint:
 
     async def gather(self) -> None:
         """Host candidate on our address (aioice leaves out loopback, and a server
-        has one configured address anyway); the advertised address may differ (1:1 NAT)."""
+        has one configured address anyway); the advertised address may differ (1:1 NAT).
+        With a STUN server, also the server-reflexive candidate it saw (RFC 8445
+        §5.1.1.2), carrying its base as raddr/rport (RFC 8839 §5.1)."""
         connection = self._gatherer._connection
         connection._local_candidates_start = True
         found = await connection.get_component_candidates(component=1, addresses=[self.host])
@@ -143,6 +153,10 @@ class WebRtcEndpoint:
         self.local_candidates = tuple(
             Candidate(foundation=c.foundation, component=c.component, transport="udp",
                       priority=c.priority, host=self.advertised, port=c.port, type="host")
+            if c.type == "host" else
+            Candidate(foundation=c.foundation, component=c.component, transport="udp",
+                      priority=c.priority, host=c.host, port=c.port, type=c.type,
+                      related_address=self.advertised, related_port=c.related_port)
             for c in found
         )
 

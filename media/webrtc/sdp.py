@@ -48,10 +48,15 @@ class Candidate:
     host: str
     port: int
     type: str
+    related_address: str | None = None  # raddr/rport: a srflx candidate's own base
+    related_port: int | None = None
 
     def line(self) -> str:
-        return (f"{self.foundation} {self.component} {self.transport} {self.priority} "
+        line = (f"{self.foundation} {self.component} {self.transport} {self.priority} "
                 f"{self.host} {self.port} typ {self.type}")
+        if self.related_address is not None and self.related_port is not None:
+            line += f" raddr {self.related_address} rport {self.related_port}"
+        return line
 
     @classmethod
     def parse(cls, value: str) -> Candidate:

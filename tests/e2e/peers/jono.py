@@ -104,6 +104,8 @@ class JonoServer:
             "--http",
             self.config["server"]["http"],
         ]
+        if self.config["server"].get("tls") is not None:
+            self.command += ["--tls-listen", self._new_tls_port()]
         if os.environ.get(SCHEDULE_TIME_ENV):
             self.command += ["--schedule-time", os.environ[SCHEDULE_TIME_ENV]]
         self.command += list(args)
@@ -150,6 +152,13 @@ class JonoServer:
         self._start_once()
         return self
 
+    def _new_tls_port(self) -> str:
+        """SIP over TLS on a port of its own (a shipped plan's 5061 may be taken):
+        given on the command line, and noted in ``config`` for :meth:`tls_address`."""
+        address = f"{self.host}:{free_port()}"
+        self.config["server"]["tls"] = {**(self.config["server"]["tls"] or {}), "listen": address}
+        return address
+
     def _new_ports(self, *, sip: bool) -> None:
         if sip:
             self.port = free_port()
@@ -157,6 +166,8 @@ class JonoServer:
             self.command[self.command.index("--listen") + 1] = f"{self.host}:{self.port}"
         self.config["server"]["http"] = f"{self.host}:{free_port()}"
         self.command[self.command.index("--http") + 1] = self.config["server"]["http"]
+        if "--tls-listen" in self.command:
+            self.command[self.command.index("--tls-listen") + 1] = self._new_tls_port()
         if not self._plan_as_is:
             self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         if not self._log.closed:

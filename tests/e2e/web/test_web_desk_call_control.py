@@ -76,6 +76,8 @@ def test_hold_record_consult_cancel_then_consult_complete_from_the_desktop(
         carol.wait_incoming(timeout=10)
         carol.answer()
         wait_control(page, "consult/talking")
+        assert page.locator("#control-status").inner_text() == (
+            "Talking with Carol Agent (1003); the caller is on hold.")
         page.wait_for_selector("#consult-cancel:not([hidden])")
         screenshots.take(page.raw, "desk-consulting")
         page.click("#consult-cancel")

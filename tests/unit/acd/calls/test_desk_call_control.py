@@ -38,7 +38,7 @@ async def test_consult_then_complete_joins_the_caller_to_the_target(server: Fake
     carol = await server.legs.next_outgoing(2)
     carol.answer()
     view = control.view("bob")
-    assert view is not None and view["consulting"] == {"target": "user:carol", "answered": True}
+    assert view is not None and view["consulting"] == {"target": "carol (1003)", "answered": True}
     target = call.parties[-1]
     assert agent.media is not None and agent.media.peer is target.media
     control.complete("bob")
@@ -48,7 +48,7 @@ async def test_consult_then_complete_joins_the_caller_to_the_target(server: Fake
     assert view is not None and view["call_id"] is None
     last = {k: v for k, v in view["last"].items() if k != "at"}
     assert last == {"type": "call_control", "agent": "bob", "call_id": call.id,
-                    "op": "consult", "status": "completed", "message": "user:carol"}
+                    "op": "consult", "status": "completed", "message": "carol (1003)"}
 
 
 async def test_consult_then_cancel_returns_the_agent_to_the_caller(server: FakeServer) -> None:
