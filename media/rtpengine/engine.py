@@ -35,6 +35,7 @@ import asyncio
 import itertools
 import logging
 import os
+import secrets
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Literal
@@ -415,7 +416,9 @@ class RtpengineEngine:
         self._legs: dict[int, RtpengineLeg] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._calls = itertools.count(1)
-        self._prefix = f"jono-{os.getpid()}-{int(time.time())}"
+        # Unique per engine: rtpengine keys calls by call-id, and two engines made in
+        # one second by one process (tests, a quick restart) must not share them.
+        self._prefix = f"jono-{os.getpid()}-{secrets.token_hex(4)}"
         self._watcher: asyncio.Task[None] | None = None
 
     @classmethod

@@ -23,6 +23,7 @@ import asyncio
 import itertools
 import logging
 import os
+import secrets
 from typing import Any
 
 from media.rtpengine.bencode import BencodeError, Decoded, Value, decode, encode
@@ -71,7 +72,9 @@ class NgClient:
         self._transport = transport
         self.timeout = timeout
         self.attempts = attempts
-        self._prefix = f"{os.getpid()}_{id(self) & 0xFFFFFF:x}"
+        # rtpengine answers a repeated cookie from its reply cache: a client made
+        # where a closed one lived (same id()) must not reuse its cookies.
+        self._prefix = f"{os.getpid()}_{secrets.token_hex(4)}"
         self._counter = itertools.count(1)
         self._pending: dict[bytes, asyncio.Future[Reply]] = {}
         self.retransmissions = 0
