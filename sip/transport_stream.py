@@ -22,6 +22,7 @@ import ssl
 from typing import cast
 
 from sip.errors import SipParseError
+from sip.guard_alarm import GuardAlarm
 from sip.parser import StreamParser, parse_error_response
 from sip.tcp_guard import TcpGuard, TcpLimits
 from sip.transport_types import ErrorHandler, MessageHandler, Target, no_error_handler
@@ -106,8 +107,7 @@ class StreamTransport:
         self.port = 0
         self._pending: dict[Target, list[bytes]] = {}
         self.guard = TcpGuard(limits)
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._alarm = GuardAlarm(self._on_timer)
         self._refusing: set[str] = set()
 
     @property
@@ -180,18 +180,9 @@ class StreamTransport:
         self._schedule()
 
     def _schedule(self) -> None:
-        deadline = self.guard.next_deadline()
-        if deadline is None:
-            return
-        if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = deadline
-        self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
+        self._alarm.arm(self.guard.next_deadline())
 
     def _on_timer(self) -> None:
-        self._timer = self._timer_at = None
         for peer, reason in self.guard.expired(self._now()):
             conn = self.connections.get(cast(Target, peer))
             if conn is not None and conn.transport is not None:
@@ -242,9 +233,7 @@ class StreamTransport:
                 conn.transport.write(data)
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         if self.server is not None:
             self.server.close()
         for conn in list(self.connections.values()):

@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sip.errors import SipParseError
+from sip.guard_alarm import GuardAlarm
 from sip.parser import MAX_MESSAGE, parse_error_response, parse_message
 from sip.tcp_guard import TcpGuard, TcpLimits
 from sip.transport_types import (
@@ -90,8 +91,7 @@ class WsTransport:
         self.on_closed = on_closed
         self.guard = TcpGuard(limits)
         self.connections: dict[Target, WsConnection] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._alarm = GuardAlarm(self._on_timer)
         self._refusing: set[str] = set()
 
     @property
@@ -198,9 +198,7 @@ class WsTransport:
         self._schedule()
 
     def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._alarm.cancel()
         for conn in list(self.connections.values()):
             self._close(conn, CLOSE_GOING_AWAY, "server stopping")
 
@@ -219,18 +217,9 @@ class WsTransport:
         self._schedule()
 
     def _schedule(self) -> None:
-        deadline = self.guard.next_deadline()
-        if deadline is None:
-            return
-        if self._timer is not None and self._timer_at is not None and self._timer_at <= deadline:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = deadline
-        self._timer = asyncio.get_running_loop().call_at(deadline, self._on_timer)
+        self._alarm.arm(self.guard.next_deadline())
 
     def _on_timer(self) -> None:
-        self._timer = self._timer_at = None
         for peer, reason in self.guard.expired(self._now()):
             conn = self.connections.get(peer)  # type: ignore[call-overload]
             if conn is not None:
