@@ -83,10 +83,12 @@ def routes(services: WebServices) -> list[Route]:
             "requests": items, "now": centre.now(), "owed": the_list().owed(who.user),
         })
 
-    def agent_action(
-        act: Callable[[CallbackList, str, str, dict[str, Any]], Awaitable[dict[str, Any]]],
-        *, body: bool = False,
+    Act = Callable[[CallbackList, str, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+    def action(
+        act: Act, *, may: Callable[[Principal, str], bool], refused: str, body: bool,
     ) -> Callable[[Request], Awaitable[Response]]:
+        """One request's action, for whom ``may`` allows on its queue."""
         async def endpoint(request: Request) -> Response:
             who = principal(request)
             request_id = request.path_params["id"]
@@ -100,28 +102,17 @@ def routes(services: WebServices) -> list[Route]:
                 queue = queue_of(request_id)
             except ListError as err:
                 return JSONResponse({"error": str(err)}, status_code=err.status)
-            allow(works(who, queue), "you are not an agent of this queue")
+            allow(may(who, queue), refused)
             return await answer(act(the_list(), who.user, request_id, data))
 
         return endpoint
 
-    def supervisor_action(
-        act: Callable[[CallbackList, str, str, dict[str, Any]], Awaitable[dict[str, Any]]],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def endpoint(request: Request) -> Response:
-            who = principal(request)
-            request_id = request.path_params["id"]
-            parsed = await json_body(request)
-            if isinstance(parsed, Response):
-                return parsed
-            try:
-                queue = queue_of(request_id)
-            except ListError as err:
-                return JSONResponse({"error": str(err)}, status_code=err.status)
-            allow(manages(who, queue), "only the queue's supervisors may do that")
-            return await answer(act(the_list(), who.user, request_id, parsed))
+    def agent_action(act: Act, *, body: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        return action(act, may=works, refused="you are not an agent of this queue", body=body)
 
-        return endpoint
+    def supervisor_action(act: Act) -> Callable[[Request], Awaitable[Response]]:
+        return action(act, may=manages, refused="only the queue's supervisors may do that",
+                      body=True)
 
     def text(data: dict[str, Any], key: str) -> str:
         value = data.get(key)
